@@ -1,0 +1,881 @@
+//! The [`Store`] implementation: one set of portable queries for both engines.
+//!
+//! Every write is one transaction. Versioned writes put the version check in the `UPDATE … WHERE
+//! version = $n` itself, so the first statement of the transaction takes the lock and two writers
+//! with the same version cannot both succeed, on either engine, at any isolation level.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use secondstory_domain::{
+    ActionItem, ContributingFactor, Incident, IncidentId, IncidentRecord, Participant,
+    RecordedTime, Revision, RevisionSummary, TimelineEvent, Visibility,
+};
+use secondstory_store::{
+    AddedEvents, EventChange, ImportSummary, IncidentFilter, ReviewDocument, Store, StoreError,
+    StoreResult,
+};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
+
+use crate::rows::{self, TimeColumns, get};
+use crate::{SqlStore, db, is_retryable};
+
+type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
+
+/// Rows per multi-row INSERT: 500 × 13 parameters stays far below both engines' limits.
+const EVENT_BATCH: usize = 500;
+/// How often a transaction that hit a deadlock or serialization failure is run again.
+const RETRIES: usize = 5;
+
+fn not_found(what: &'static str, key: impl ToString) -> StoreError {
+    StoreError::NotFound { what, key: key.to_string() }
+}
+
+fn write_error(context: &'static str, what: &'static str, key: &str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Duplicate { what, key: key.to_owned() }
+        }
+        _ => db(context)(e),
+    }
+}
+
+fn bind_time<'q>(query: AnyQuery<'q>, time: Option<&RecordedTime>) -> AnyQuery<'q> {
+    let columns = TimeColumns::of(time);
+    query.bind(columns.micros).bind(columns.offset).bind(columns.zone)
+}
+
+/// Binds every incident column in `rows::INCIDENT_COLUMNS` order except `version`.
+fn bind_incident<'q>(query: AnyQuery<'q>, i: &Incident) -> AnyQuery<'q> {
+    let restricted = match &i.visibility {
+        Visibility::Everyone => None,
+        Visibility::Restricted(groups) => Some(rows::json_list(groups)),
+    };
+    let query = query
+        .bind(i.id.to_string())
+        .bind(i.title.clone())
+        .bind(i.kind.as_str())
+        .bind(i.severity.to_string())
+        .bind(i.status.as_str())
+        .bind(i.review.name())
+        .bind(i.review.reason().map(str::to_owned))
+        .bind(rows::json_list(&i.services))
+        .bind(rows::json_list(&i.tags))
+        .bind(restricted)
+        .bind(i.summary.clone());
+    let t = &i.times;
+    let query = bind_time(query, t.impact_started.as_ref());
+    let query = bind_time(query, t.detected.as_ref());
+    let query = bind_time(query, t.responded.as_ref());
+    let query = bind_time(query, t.mitigated.as_ref());
+    let query = bind_time(query, t.resolved.as_ref());
+    bind_time(query, Some(&i.created_at))
+}
+
+const INSERT_INCIDENT: &str = "INSERT INTO incidents (id, title, kind, severity, status, \
+    review_state, review_reason, services, tags, restricted_groups, summary, \
+    impact_started_us, impact_started_offset, impact_started_zone, \
+    detected_us, detected_offset, detected_zone, responded_us, responded_offset, responded_zone, \
+    mitigated_us, mitigated_offset, mitigated_zone, resolved_us, resolved_offset, resolved_zone, \
+    created_us, created_offset, created_zone, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+    $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, \
+    $27, $28, $29, 1)";
+
+const UPDATE_INCIDENT: &str = "UPDATE incidents SET title = $2, kind = $3, severity = $4, \
+    status = $5, review_state = $6, review_reason = $7, services = $8, tags = $9, \
+    restricted_groups = $10, summary = $11, \
+    impact_started_us = $12, impact_started_offset = $13, impact_started_zone = $14, \
+    detected_us = $15, detected_offset = $16, detected_zone = $17, \
+    responded_us = $18, responded_offset = $19, responded_zone = $20, \
+    mitigated_us = $21, mitigated_offset = $22, mitigated_zone = $23, \
+    resolved_us = $24, resolved_offset = $25, resolved_zone = $26, \
+    created_us = $27, created_offset = $28, created_zone = $29, version = version + 1 \
+    WHERE id = $1 AND version = $30";
+
+async fn insert_incident(conn: &mut AnyConnection, incident: &Incident) -> StoreResult<()> {
+    let key = incident.id.to_string();
+    bind_incident(sqlx::query(INSERT_INCIDENT), incident)
+        .execute(&mut *conn)
+        .await
+        .map_err(write_error("creating an incident", "incident", &key))?;
+    sqlx::query("INSERT INTO reviews (incident_id, body, version) VALUES ($1, '', 0)")
+        .bind(key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("creating the review"))?;
+    Ok(())
+}
+
+/// Applies a versioned update whose first statement did not match: either the row is gone or
+/// someone else moved the version on.
+async fn stale_or_missing(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    what: &'static str,
+    key: String,
+    bind: impl FnOnce(AnyQuery<'static>) -> AnyQuery<'static>,
+    expected: i64,
+) -> StoreError {
+    match bind(sqlx::query(sql)).fetch_optional(&mut *conn).await {
+        Ok(Some(row)) => match row.try_get::<i64, _>(0) {
+            Ok(actual) => StoreError::Conflict { what, key, expected, actual },
+            Err(e) => db("reading the current version")(e),
+        },
+        Ok(None) => StoreError::NotFound { what, key },
+        Err(e) => db("reading the current version")(e),
+    }
+}
+
+async fn update_incident_row(conn: &mut AnyConnection, incident: &Incident) -> StoreResult<i64> {
+    let done = bind_incident(sqlx::query(UPDATE_INCIDENT), incident)
+        .bind(incident.version)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("updating an incident"))?;
+    if done.rows_affected() == 1 {
+        return Ok(incident.version + 1);
+    }
+    let id = incident.id.to_string();
+    Err(stale_or_missing(
+        conn,
+        "SELECT version FROM incidents WHERE id = $1",
+        "incident",
+        id.clone(),
+        |q| q.bind(id),
+        incident.version,
+    )
+    .await)
+}
+
+async fn require_incident(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<()> {
+    let found = sqlx::query("SELECT 1 AS found FROM incidents WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("looking up an incident"))?;
+    found.map(|_| ()).ok_or_else(|| not_found("incident", id))
+}
+
+async fn fetch_incident(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<Incident> {
+    let sql = format!("SELECT {} FROM incidents WHERE id = $1", rows::INCIDENT_COLUMNS);
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("reading an incident"))?;
+    rows::incident(&row.ok_or_else(|| not_found("incident", id))?)
+}
+
+/// Inserts events in multi-row batches, skipping `source_ref`s the incident already has.
+async fn insert_events(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+    events: &[TimelineEvent],
+) -> StoreResult<usize> {
+    let mut inserted = 0;
+    for chunk in events.chunks(EVENT_BATCH) {
+        let mut sql = String::from(
+            "INSERT INTO events (incident_id, at_us, at_offset, at_zone, source, source_ref, \
+             actor, kind, text, key_moment, hidden, evidence_url) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = i * 12;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 1..=12 {
+                if c > 1 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", p + c));
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ON CONFLICT (incident_id, source_ref) DO NOTHING");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for e in chunk {
+            query = bind_time(query.bind(id.to_string()), Some(&e.at))
+                .bind(e.source.to_string())
+                .bind(e.source_ref.clone())
+                .bind(e.actor.clone())
+                .bind(e.kind.as_str())
+                .bind(e.text.clone())
+                .bind(i64::from(e.key_moment))
+                .bind(i64::from(e.hidden))
+                .bind(e.evidence_url.clone());
+        }
+        let done = query.execute(&mut *conn).await.map_err(db("adding timeline events"))?;
+        inserted += usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
+    }
+    Ok(inserted)
+}
+
+async fn fetch_review(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<ReviewDocument> {
+    let row = sqlx::query(
+        "SELECT body, version, (SELECT COUNT(*) FROM revisions WHERE incident_id = $1) AS revisions \
+         FROM reviews WHERE incident_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db("reading a review"))?
+    .ok_or_else(|| not_found("incident", id))?;
+    Ok(ReviewDocument {
+        body: get(&row, "reviews", "body")?,
+        version: get(&row, "reviews", "version")?,
+        revisions: get(&row, "reviews", "revisions")?,
+    })
+}
+
+async fn save_review_row(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+    expected_version: i64,
+    body: &str,
+    author: &str,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let key = id.to_string();
+    let done = sqlx::query(
+        "UPDATE reviews SET body = $2, version = version + 1 WHERE incident_id = $1 AND version = $3",
+    )
+    .bind(key.clone())
+    .bind(body.to_owned())
+    .bind(expected_version)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("saving a review"))?;
+    if done.rows_affected() != 1 {
+        let k = key.clone();
+        return Err(stale_or_missing(
+            conn,
+            "SELECT version FROM reviews WHERE incident_id = $1",
+            "review of incident",
+            key,
+            |q| q.bind(k),
+            expected_version,
+        )
+        .await);
+    }
+    let saved = RecordedTime::utc(at);
+    let query = sqlx::query(
+        "INSERT INTO revisions (incident_id, number, author, saved_us, saved_offset, saved_zone, body) \
+         VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE incident_id = $1), \
+         $2, $3, $4, $5, $6)",
+    )
+    .bind(key)
+    .bind(author.to_owned());
+    bind_time(query, Some(&saved))
+        .bind(body.to_owned())
+        .execute(&mut *conn)
+        .await
+        .map_err(db("recording a review revision"))?;
+    Ok(())
+}
+
+async fn replace_factors(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+    factors: &[ContributingFactor],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM factors WHERE incident_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(db("replacing contributing factors"))?;
+    for factor in factors {
+        insert_factor(conn, id, factor).await?;
+    }
+    Ok(())
+}
+
+async fn insert_factor(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+    factor: &ContributingFactor,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO factors (incident_id, position, category, description, event_refs) VALUES \
+         ($1, (SELECT COALESCE(MAX(position), 0) + 1 FROM factors WHERE incident_id = $1), $2, $3, $4)",
+    )
+    .bind(id.to_string())
+    .bind(factor.category.clone())
+    .bind(factor.description.clone())
+    .bind(rows::json_list(&factor.events))
+    .execute(&mut *conn)
+    .await
+    .map_err(db("adding a contributing factor"))?;
+    Ok(())
+}
+
+async fn replace_participants(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+    participants: &[Participant],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM participants WHERE incident_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(db("replacing participants"))?;
+    for p in participants {
+        insert_participant(conn, id, p).await?;
+    }
+    Ok(())
+}
+
+async fn insert_participant(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+    p: &Participant,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO participants (incident_id, position, name, role, alias, perspective) VALUES \
+         ($1, (SELECT COALESCE(MAX(position), 0) + 1 FROM participants WHERE incident_id = $1), \
+         $2, $3, $4, $5)",
+    )
+    .bind(id.to_string())
+    .bind(p.name.clone())
+    .bind(p.role.clone())
+    .bind(p.alias.clone())
+    .bind(p.perspective.clone())
+    .execute(&mut *conn)
+    .await
+    .map_err(db("adding a participant"))?;
+    Ok(())
+}
+
+fn bind_action<'q>(query: AnyQuery<'q>, a: &ActionItem) -> AnyQuery<'q> {
+    query
+        .bind(a.title.clone())
+        .bind(a.description.clone())
+        .bind(a.kind.as_str())
+        .bind(a.owner.clone())
+        .bind(a.priority.as_str())
+        .bind(a.due.map(|d| d.to_string()))
+        .bind(a.status.name())
+        .bind(a.status.reason().map(str::to_owned))
+        .bind(a.external_url.clone())
+}
+
+/// Inserts an action with the given number, or the next free one when `number` is 0.
+async fn insert_action(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+    action: &ActionItem,
+) -> StoreResult<i64> {
+    let number = if action.number > 0 {
+        action.number
+    } else {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM actions WHERE incident_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("numbering an action item"))?;
+        get(&row, "actions", "next")?
+    };
+    let query = sqlx::query(
+        "INSERT INTO actions (incident_id, number, title, description, kind, owner, priority, due, \
+         status, status_reason, external_url, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1)",
+    )
+    .bind(id.to_string())
+    .bind(number);
+    let key = format!("{id}#{number}");
+    bind_action(query, action)
+        .execute(&mut *conn)
+        .await
+        .map_err(write_error("adding an action item", "action item", &key))?;
+    Ok(number)
+}
+
+async fn update_action_row(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+    action: &ActionItem,
+) -> StoreResult<()> {
+    let query = sqlx::query(
+        "UPDATE actions SET title = $3, description = $4, kind = $5, owner = $6, priority = $7, \
+         due = $8, status = $9, status_reason = $10, external_url = $11, version = version + 1 \
+         WHERE incident_id = $1 AND number = $2 AND version = $12",
+    )
+    .bind(id.to_string())
+    .bind(action.number);
+    let done = bind_action(query, action)
+        .bind(action.version)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("updating an action item"))?;
+    if done.rows_affected() == 1 {
+        return Ok(());
+    }
+    let (key, number) = (id.to_string(), action.number);
+    Err(stale_or_missing(
+        conn,
+        "SELECT version FROM actions WHERE incident_id = $1 AND number = $2",
+        "action item",
+        format!("{key}#{number}"),
+        |q| q.bind(key).bind(number),
+        action.version,
+    )
+    .await)
+}
+
+async fn fetch_all<T>(
+    conn: &mut AnyConnection,
+    sql: String,
+    id: &IncidentId,
+    context: &'static str,
+    decode: fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db(context))?;
+    rows.iter().map(decode).collect()
+}
+
+async fn fetch_events(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<Vec<TimelineEvent>> {
+    let sql = format!(
+        "SELECT {} FROM events WHERE incident_id = $1 ORDER BY at_us, source, id",
+        rows::EVENT_COLUMNS
+    );
+    fetch_all(conn, sql, id, "reading the timeline", rows::event).await
+}
+
+async fn fetch_actions(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<Vec<ActionItem>> {
+    let sql = format!(
+        "SELECT {} FROM actions WHERE incident_id = $1 ORDER BY number",
+        rows::ACTION_COLUMNS
+    );
+    fetch_all(conn, sql, id, "reading action items", rows::action).await
+}
+
+impl SqlStore {
+    async fn connection(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
+        self.pool.acquire().await.map_err(db("connecting to the database"))
+    }
+
+    async fn import_once(
+        &self,
+        records: &[IncidentRecord],
+        author: &str,
+        at: Timestamp,
+    ) -> Result<ImportSummary, (StoreError, bool)> {
+        let retryable = |e: sqlx::Error| {
+            let again = is_retryable(&e);
+            (db("importing incidents")(e), again)
+        };
+        let mut tx = self.pool.begin_with(self.backend.begin_statement()).await.map_err(retryable)?;
+        let mut summary = ImportSummary::default();
+        for record in records {
+            let id = &record.incident.id;
+            let existing = match fetch_incident(&mut tx, id).await {
+                Ok(existing) => Some(existing),
+                Err(StoreError::NotFound { .. }) => None,
+                Err(e) => return Err((e, false)),
+            };
+            let result = match existing {
+                None => self.create_from_record(&mut tx, record, author, at).await,
+                Some(existing) => self.update_from_record(&mut tx, existing, record, author, at).await,
+            };
+            let (created, events_added) = result.map_err(|e| (e, false))?;
+            if created {
+                summary.created += 1;
+            } else {
+                summary.updated += 1;
+            }
+            summary.events_added += events_added;
+        }
+        tx.commit().await.map_err(retryable)?;
+        Ok(summary)
+    }
+
+    /// Returns (created, events added).
+    async fn create_from_record(
+        &self,
+        conn: &mut AnyConnection,
+        record: &IncidentRecord,
+        author: &str,
+        at: Timestamp,
+    ) -> StoreResult<(bool, usize)> {
+        let id = &record.incident.id;
+        insert_incident(conn, &record.incident).await?;
+        let added = insert_events(conn, id, &record.events).await?;
+        for factor in &record.factors {
+            insert_factor(conn, id, factor).await?;
+        }
+        for p in &record.participants {
+            insert_participant(conn, id, p).await?;
+        }
+        for action in &record.actions {
+            insert_action(conn, id, action).await?;
+        }
+        if !record.review.is_empty() {
+            save_review_row(conn, id, 0, &record.review, author, at).await?;
+        }
+        Ok((true, added))
+    }
+
+    async fn update_from_record(
+        &self,
+        conn: &mut AnyConnection,
+        existing: Incident,
+        record: &IncidentRecord,
+        author: &str,
+        at: Timestamp,
+    ) -> StoreResult<(bool, usize)> {
+        let id = &record.incident.id;
+        let mut incident = record.incident.clone();
+        incident.version = existing.version;
+        if incident != existing {
+            update_incident_row(conn, &incident).await?;
+        }
+        let added = insert_events(conn, id, &record.events).await?;
+        for event in &record.events {
+            sqlx::query(
+                "UPDATE events SET key_moment = $3, hidden = $4, kind = $5 \
+                 WHERE incident_id = $1 AND source_ref = $2",
+            )
+            .bind(id.to_string())
+            .bind(event.source_ref.clone())
+            .bind(i64::from(event.key_moment))
+            .bind(i64::from(event.hidden))
+            .bind(event.kind.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db("updating imported events"))?;
+        }
+        replace_factors(conn, id, &record.factors).await?;
+        replace_participants(conn, id, &record.participants).await?;
+        let current = fetch_actions(conn, id).await?;
+        for action in &record.actions {
+            match current.iter().find(|a| a.number == action.number) {
+                Some(stored) => {
+                    let mut changed = action.clone();
+                    changed.version = stored.version;
+                    if &changed != stored {
+                        update_action_row(conn, id, &changed).await?;
+                    }
+                }
+                None => {
+                    insert_action(conn, id, action).await?;
+                }
+            }
+        }
+        let review = fetch_review(conn, id).await?;
+        if review.body != record.review {
+            save_review_row(conn, id, review.version, &record.review, author, at).await?;
+        }
+        Ok((false, added))
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn next_incident_id(&self, prefix: &str, year: i16) -> StoreResult<IncidentId> {
+        // Validate the shape before touching the counter.
+        IncidentId::numbered(prefix, year, 1)?;
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO id_counters (prefix, year, last) VALUES ($1, $2, 1) \
+             ON CONFLICT (prefix, year) DO UPDATE SET last = id_counters.last + 1 RETURNING last",
+        )
+        .bind(prefix.to_owned())
+        .bind(i64::from(year))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db("allocating an incident id"))?;
+        let number: i64 = get(&row, "id_counters", "last")?;
+        tx.commit().await.map_err(db("allocating an incident id"))?;
+        Ok(IncidentId::numbered(prefix, year, number)?)
+    }
+
+    async fn create_incident(&self, incident: &Incident) -> StoreResult<Incident> {
+        let mut tx = self.begin().await?;
+        insert_incident(&mut tx, incident).await?;
+        tx.commit().await.map_err(db("creating an incident"))?;
+        Ok(Incident { version: 1, ..incident.clone() })
+    }
+
+    async fn incident(&self, id: &IncidentId) -> StoreResult<Incident> {
+        fetch_incident(&mut *self.connection().await?, id).await
+    }
+
+    async fn list_incidents(&self, filter: &IncidentFilter) -> StoreResult<Vec<Incident>> {
+        let mut sql = format!("SELECT {} FROM incidents WHERE 1 = 1", rows::INCIDENT_COLUMNS);
+        let mut params: Vec<String> = Vec::new();
+        let mut condition = |sql: &mut String, clause: &str, value: String| {
+            params.push(value);
+            sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+        };
+        if let Some(status) = filter.status {
+            condition(&mut sql, " AND status = ?", status.as_str().to_owned());
+        }
+        if let Some(severity) = &filter.severity {
+            condition(&mut sql, " AND severity = ?", severity.clone());
+        }
+        // Lists are JSON arrays of simple names: matching the quoted element is exact.
+        if let Some(service) = &filter.service {
+            condition(&mut sql, " AND services LIKE ?", format!("%{}%", json_element(service)));
+        }
+        if let Some(tag) = &filter.tag {
+            condition(&mut sql, " AND tags LIKE ?", format!("%{}%", json_element(tag)));
+        }
+        if let Some(text) = &filter.text {
+            condition(&mut sql, " AND LOWER(title) LIKE ?", format!("%{}%", text.to_lowercase()));
+        }
+        sql.push_str(" ORDER BY created_us DESC, id DESC");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {} OFFSET {}", limit.max(0), filter.offset.max(0)));
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for p in params {
+            query = query.bind(p);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(db("listing incidents"))?;
+        rows.iter().map(rows::incident).collect()
+    }
+
+    async fn update_incident(&self, incident: &Incident) -> StoreResult<Incident> {
+        let mut tx = self.begin().await?;
+        let version = update_incident_row(&mut tx, incident).await?;
+        tx.commit().await.map_err(db("updating an incident"))?;
+        Ok(Incident { version, ..incident.clone() })
+    }
+
+    async fn add_events(&self, id: &IncidentId, events: &[TimelineEvent]) -> StoreResult<AddedEvents> {
+        for attempt in 0..RETRIES {
+            let mut tx = self.begin().await?;
+            require_incident(&mut tx, id).await?;
+            let inserted = insert_events(&mut tx, id, events).await?;
+            match tx.commit().await {
+                Ok(()) => {
+                    return Ok(AddedEvents { inserted, already_present: events.len() - inserted });
+                }
+                Err(e) if is_retryable(&e) && attempt + 1 < RETRIES => continue,
+                Err(e) => return Err(db("adding timeline events")(e)),
+            }
+        }
+        Err(StoreError::Backend {
+            context: "adding timeline events".into(),
+            message: "gave up after repeated deadlocks".into(),
+        })
+    }
+
+    async fn events(&self, id: &IncidentId) -> StoreResult<Vec<TimelineEvent>> {
+        let mut conn = self.connection().await?;
+        require_incident(&mut conn, id).await?;
+        fetch_events(&mut conn, id).await
+    }
+
+    async fn change_event(
+        &self,
+        id: &IncidentId,
+        source_ref: &str,
+        change: &EventChange,
+    ) -> StoreResult<TimelineEvent> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE events SET key_moment = COALESCE($3, key_moment), hidden = COALESCE($4, hidden), \
+             kind = COALESCE($5, kind) WHERE incident_id = $1 AND source_ref = $2",
+        )
+        .bind(id.to_string())
+        .bind(source_ref.to_owned())
+        .bind(change.key_moment.map(i64::from))
+        .bind(change.hidden.map(i64::from))
+        .bind(change.kind.map(|k| k.as_str()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("changing a timeline event"))?;
+        if done.rows_affected() == 0 {
+            require_incident(&mut tx, id).await?;
+            return Err(not_found("timeline event", source_ref));
+        }
+        let sql = format!(
+            "SELECT {} FROM events WHERE incident_id = $1 AND source_ref = $2",
+            rows::EVENT_COLUMNS
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .bind(source_ref.to_owned())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("reading a timeline event"))?;
+        let event = rows::event(&row)?;
+        tx.commit().await.map_err(db("changing a timeline event"))?;
+        Ok(event)
+    }
+
+    async fn review(&self, id: &IncidentId) -> StoreResult<ReviewDocument> {
+        fetch_review(&mut *self.connection().await?, id).await
+    }
+
+    async fn save_review(
+        &self,
+        id: &IncidentId,
+        expected_version: i64,
+        body: &str,
+        author: &str,
+        at: Timestamp,
+    ) -> StoreResult<ReviewDocument> {
+        let mut tx = self.begin().await?;
+        save_review_row(&mut tx, id, expected_version, body, author, at).await?;
+        let review = fetch_review(&mut tx, id).await?;
+        tx.commit().await.map_err(db("saving a review"))?;
+        Ok(review)
+    }
+
+    async fn revisions(&self, id: &IncidentId) -> StoreResult<Vec<RevisionSummary>> {
+        let mut conn = self.connection().await?;
+        require_incident(&mut conn, id).await?;
+        let sql = "SELECT number, author, saved_us, saved_offset, saved_zone, body FROM revisions \
+                   WHERE incident_id = $1 ORDER BY number"
+            .to_owned();
+        let revisions = fetch_all(&mut conn, sql, id, "reading review history", revision).await?;
+        Ok(revisions.iter().map(RevisionSummary::from).collect())
+    }
+
+    async fn revision(&self, id: &IncidentId, number: i64) -> StoreResult<Revision> {
+        let mut conn = self.connection().await?;
+        require_incident(&mut conn, id).await?;
+        let row = sqlx::query(
+            "SELECT number, author, saved_us, saved_offset, saved_zone, body FROM revisions \
+             WHERE incident_id = $1 AND number = $2",
+        )
+        .bind(id.to_string())
+        .bind(number)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db("reading a review revision"))?;
+        revision(&row.ok_or_else(|| not_found("revision", format!("{id}@{number}")))?)
+    }
+
+    async fn add_factor(&self, id: &IncidentId, factor: &ContributingFactor) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        require_incident(&mut tx, id).await?;
+        insert_factor(&mut tx, id, factor).await?;
+        tx.commit().await.map_err(db("adding a contributing factor"))
+    }
+
+    async fn factors(&self, id: &IncidentId) -> StoreResult<Vec<ContributingFactor>> {
+        let mut conn = self.connection().await?;
+        require_incident(&mut conn, id).await?;
+        let sql = "SELECT category, description, event_refs FROM factors WHERE incident_id = $1 \
+                   ORDER BY position"
+            .to_owned();
+        fetch_all(&mut conn, sql, id, "reading contributing factors", rows::factor).await
+    }
+
+    async fn add_action(&self, id: &IncidentId, action: &ActionItem) -> StoreResult<ActionItem> {
+        let mut tx = self.begin().await?;
+        require_incident(&mut tx, id).await?;
+        let unnumbered = ActionItem { number: 0, ..action.clone() };
+        let number = insert_action(&mut tx, id, &unnumbered).await?;
+        tx.commit().await.map_err(db("adding an action item"))?;
+        Ok(ActionItem { number, version: 1, ..action.clone() })
+    }
+
+    async fn actions(&self, id: &IncidentId) -> StoreResult<Vec<ActionItem>> {
+        let mut conn = self.connection().await?;
+        require_incident(&mut conn, id).await?;
+        fetch_actions(&mut conn, id).await
+    }
+
+    async fn update_action(&self, id: &IncidentId, action: &ActionItem) -> StoreResult<ActionItem> {
+        let mut tx = self.begin().await?;
+        update_action_row(&mut tx, id, action).await?;
+        tx.commit().await.map_err(db("updating an action item"))?;
+        Ok(ActionItem { version: action.version + 1, ..action.clone() })
+    }
+
+    async fn add_participant(&self, id: &IncidentId, participant: &Participant) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        require_incident(&mut tx, id).await?;
+        insert_participant(&mut tx, id, participant).await?;
+        tx.commit().await.map_err(db("adding a participant"))
+    }
+
+    async fn participants(&self, id: &IncidentId) -> StoreResult<Vec<Participant>> {
+        let mut conn = self.connection().await?;
+        require_incident(&mut conn, id).await?;
+        let sql = "SELECT name, role, alias, perspective FROM participants WHERE incident_id = $1 \
+                   ORDER BY position"
+            .to_owned();
+        fetch_all(&mut conn, sql, id, "reading participants", rows::participant).await
+    }
+
+    async fn record(&self, id: &IncidentId) -> StoreResult<IncidentRecord> {
+        // One connection and one snapshot-ish read path; faster than five pool round-trips.
+        let mut conn = self.connection().await?;
+        let incident = fetch_incident(&mut conn, id).await?;
+        let participants = fetch_all(
+            &mut conn,
+            "SELECT name, role, alias, perspective FROM participants WHERE incident_id = $1 ORDER BY position".into(),
+            id,
+            "reading participants",
+            rows::participant,
+        )
+        .await?;
+        let events = fetch_events(&mut conn, id).await?;
+        let factors = fetch_all(
+            &mut conn,
+            "SELECT category, description, event_refs FROM factors WHERE incident_id = $1 ORDER BY position".into(),
+            id,
+            "reading contributing factors",
+            rows::factor,
+        )
+        .await?;
+        let actions = fetch_actions(&mut conn, id).await?;
+        let review = fetch_review(&mut conn, id).await?.body;
+        Ok(IncidentRecord { incident, participants, events, factors, actions, review })
+    }
+
+    async fn import_records(
+        &self,
+        records: &[IncidentRecord],
+        author: &str,
+        at: Timestamp,
+    ) -> StoreResult<ImportSummary> {
+        let mut seen = std::collections::BTreeSet::new();
+        for record in records {
+            if !seen.insert(record.incident.id.as_str()) {
+                return Err(StoreError::Duplicate {
+                    what: "incident (twice in one import)",
+                    key: record.incident.id.to_string(),
+                });
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.import_once(records, author, at).await {
+                Ok(summary) => return Ok(summary),
+                Err((_, true)) if attempt < RETRIES => continue,
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+}
+
+fn revision(row: &AnyRow) -> StoreResult<Revision> {
+    const T: &str = "revisions";
+    Ok(Revision {
+        number: get(row, T, "number")?,
+        author: get(row, T, "author")?,
+        saved_at: rows::required_time(row, T, "saved")?,
+        body: get(row, T, "body")?,
+    })
+}
+
+/// How a name appears inside the stored JSON array, for LIKE matching; LIKE wildcards escaped
+/// away by refusing them (names have no `%` or `_` worth matching literally).
+fn json_element(name: &str) -> String {
+    let cleaned: String = name.chars().filter(|c| *c != '%' && *c != '_').collect();
+    serde_json::to_string(&cleaned).unwrap_or_default()
+}

@@ -1,0 +1,177 @@
+//! The storage boundary: what Second Story needs from a database, and nothing about SQL.
+//!
+//! The CLI and server talk to a [`Store`]; `secondstory-store-sql` implements it for SQLite (the
+//! embedded default) and PostgreSQL. Both must pass the same [`conformance`] suite, so behaviour
+//! (optimistic concurrency, re-import safety, all-or-nothing imports) is the same on a laptop and
+//! in a multi-instance deployment.
+//!
+//! Every write is one transaction. Incidents, reviews and action items carry a version: a write
+//! based on a stale version is refused with [`StoreError::Conflict`], never applied.
+
+pub mod conformance;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use secondstory_domain::{
+    ActionItem, ContributingFactor, Incident, IncidentId, IncidentRecord, IncidentStatus,
+    Participant, Revision, RevisionSummary, TimelineEvent, ValidationError,
+};
+
+/// Why a store call did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} `{key}` not found")]
+    NotFound { what: &'static str, key: String },
+    #[error("{what} `{key}` already exists")]
+    Duplicate { what: &'static str, key: String },
+    /// Someone else saved first: the caller's version is stale. Nothing was written.
+    #[error(
+        "{what} `{key}` was changed by someone else (you had version {expected}, it is now \
+         {actual}); reload and apply your change again"
+    )]
+    Conflict { what: &'static str, key: String, expected: i64, actual: i64 },
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// The database itself failed; the message carries the operation for context.
+    #[error("database error while {context}: {message}")]
+    Backend { context: String, message: String },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The current review document of an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewDocument {
+    pub body: String,
+    /// Optimistic-concurrency version; 0 before the first save.
+    pub version: i64,
+    pub revisions: i64,
+}
+
+/// What a batch of timeline events did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AddedEvents {
+    pub inserted: usize,
+    /// Events whose `source_ref` the incident already had: re-imports add nothing.
+    pub already_present: usize,
+}
+
+/// How a list of incidents is narrowed and ordered.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub status: Option<IncidentStatus>,
+    pub severity: Option<String>,
+    pub service: Option<String>,
+    pub tag: Option<String>,
+    /// Case-insensitive substring of the title.
+    pub text: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+/// A change to a timeline event the store already has (found by `source_ref`).
+#[derive(Debug, Clone, Default)]
+pub struct EventChange {
+    pub key_moment: Option<bool>,
+    pub hidden: Option<bool>,
+    pub kind: Option<secondstory_domain::EventKind>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Reserve the next `PREFIX-YEAR-NNNN` id; ids are never reused, even if creation then fails.
+    async fn next_incident_id(&self, prefix: &str, year: i16) -> StoreResult<IncidentId>;
+
+    /// Store a new incident (version 1) with an empty review. Refuses a duplicate id.
+    async fn create_incident(&self, incident: &Incident) -> StoreResult<Incident>;
+
+    async fn incident(&self, id: &IncidentId) -> StoreResult<Incident>;
+
+    async fn list_incidents(&self, filter: &IncidentFilter) -> StoreResult<Vec<Incident>>;
+
+    /// Save changed fields. `incident.version` is the version the change was based on; the
+    /// returned incident carries the new one.
+    async fn update_incident(&self, incident: &Incident) -> StoreResult<Incident>;
+
+    /// Add events, skipping those whose `source_ref` the incident already has. All or nothing.
+    async fn add_events(
+        &self,
+        id: &IncidentId,
+        events: &[TimelineEvent],
+    ) -> StoreResult<AddedEvents>;
+
+    /// The timeline in merge order: time, then source, then insertion order.
+    async fn events(&self, id: &IncidentId) -> StoreResult<Vec<TimelineEvent>>;
+
+    async fn change_event(
+        &self,
+        id: &IncidentId,
+        source_ref: &str,
+        change: &EventChange,
+    ) -> StoreResult<TimelineEvent>;
+
+    async fn review(&self, id: &IncidentId) -> StoreResult<ReviewDocument>;
+
+    /// Save a new revision if `expected_version` is current; refuses with a conflict otherwise.
+    async fn save_review(
+        &self,
+        id: &IncidentId,
+        expected_version: i64,
+        body: &str,
+        author: &str,
+        at: Timestamp,
+    ) -> StoreResult<ReviewDocument>;
+
+    async fn revisions(&self, id: &IncidentId) -> StoreResult<Vec<RevisionSummary>>;
+
+    async fn revision(&self, id: &IncidentId, number: i64) -> StoreResult<Revision>;
+
+    async fn add_factor(&self, id: &IncidentId, factor: &ContributingFactor) -> StoreResult<()>;
+
+    async fn factors(&self, id: &IncidentId) -> StoreResult<Vec<ContributingFactor>>;
+
+    /// Store a new action item; the store assigns its number (1, 2, … per incident) and version.
+    async fn add_action(&self, id: &IncidentId, action: &ActionItem) -> StoreResult<ActionItem>;
+
+    async fn actions(&self, id: &IncidentId) -> StoreResult<Vec<ActionItem>>;
+
+    /// Save a changed action item; `action.version` is the version the change was based on.
+    async fn update_action(&self, id: &IncidentId, action: &ActionItem)
+    -> StoreResult<ActionItem>;
+
+    async fn add_participant(&self, id: &IncidentId, participant: &Participant)
+    -> StoreResult<()>;
+
+    async fn participants(&self, id: &IncidentId) -> StoreResult<Vec<Participant>>;
+
+    /// Everything about one incident, for export.
+    async fn record(&self, id: &IncidentId) -> StoreResult<IncidentRecord> {
+        let incident = self.incident(id).await?;
+        Ok(IncidentRecord {
+            participants: self.participants(id).await?,
+            events: self.events(id).await?,
+            factors: self.factors(id).await?,
+            actions: self.actions(id).await?,
+            review: self.review(id).await?.body,
+            incident,
+        })
+    }
+
+    /// Write whole records in one transaction: new incidents are created, existing ones are
+    /// replaced field by field (events merged by `source_ref`, a review revision saved when the
+    /// text changed). Nothing is written if any record fails.
+    async fn import_records(
+        &self,
+        records: &[IncidentRecord],
+        author: &str,
+        at: Timestamp,
+    ) -> StoreResult<ImportSummary>;
+}
+
+/// What an import of records did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportSummary {
+    pub created: usize,
+    pub updated: usize,
+    pub events_added: usize,
+}
