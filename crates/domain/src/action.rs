@@ -36,7 +36,9 @@ pub enum ActionStatus {
     InProgress,
     Done,
     #[serde(rename = "wont-do")]
-    WontDo { reason: String },
+    WontDo {
+        reason: String,
+    },
 }
 
 impl ActionStatus {
@@ -50,15 +52,18 @@ impl ActionStatus {
     }
 
     pub fn parse(name: &str, reason: Option<&str>) -> Validated<Self> {
-        let normalised = name.trim().to_ascii_lowercase().replace(['_', ' ', '\''], "-");
+        let normalised = name
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['_', ' ', '\''], "-");
         match normalised.as_str() {
             "open" => Ok(ActionStatus::Open),
             "in-progress" => Ok(ActionStatus::InProgress),
             "done" => Ok(ActionStatus::Done),
             "wont-do" | "won-t-do" => match reason.map(str::trim) {
-                Some(reason) if !reason.is_empty() => {
-                    Ok(ActionStatus::WontDo { reason: reason.to_owned() })
-                }
+                Some(reason) if !reason.is_empty() => Ok(ActionStatus::WontDo {
+                    reason: reason.to_owned(),
+                }),
                 _ => Err(ValidationError::new(
                     "reason",
                     "an action item closed as wont-do needs a reason",
@@ -66,7 +71,9 @@ impl ActionStatus {
             },
             _ => Err(ValidationError::new(
                 "status",
-                format!("`{name}` is not an action status (expected open, in-progress, done or wont-do)"),
+                format!(
+                    "`{name}` is not an action status (expected open, in-progress, done or wont-do)"
+                ),
             )),
         }
     }
@@ -90,7 +97,7 @@ impl fmt::Display for ActionStatus {
 }
 
 /// One follow-up item of an incident.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActionItem {
     /// 1, 2, 3, … within the incident, assigned by the store.
     pub number: i64,
@@ -118,12 +125,7 @@ impl ActionItem {
             ));
         }
         if let Some(url) = &self.external_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ValidationError::new(
-                    "external_url",
-                    format!("`{url}` is not an http(s) URL"),
-                ));
-            }
+            crate::error::check_web_url("external_url", url)?;
         }
         Ok(())
     }
@@ -137,7 +139,10 @@ impl ActionItem {
 /// Parse a due date as written by people and files: `2024-04-12`.
 pub fn parse_due(text: &str) -> Validated<Date> {
     text.trim().parse::<Date>().map_err(|e| {
-        ValidationError::new("due", format!("`{text}` is not a date like 2024-04-12: {e}"))
+        ValidationError::new(
+            "due",
+            format!("`{text}` is not a date like 2024-04-12: {e}"),
+        )
     })
 }
 
@@ -170,7 +175,10 @@ mod tests {
 
     #[test]
     fn wont_do_needs_a_reason() {
-        assert_eq!(ActionStatus::parse("won't do", None).unwrap_err().field, "reason");
+        assert_eq!(
+            ActionStatus::parse("won't do", None).unwrap_err().field,
+            "reason"
+        );
         assert!(ActionStatus::parse("wont-do", Some("superseded by OPS-500")).is_ok());
     }
 

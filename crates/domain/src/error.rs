@@ -14,12 +14,18 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The same error, nested under a parent field (`actions[2].due`).
     pub fn within(self, parent: impl fmt::Display) -> Self {
-        Self { field: format!("{parent}.{}", self.field), message: self.message }
+        Self {
+            field: format!("{parent}.{}", self.field),
+            message: self.message,
+        }
     }
 }
 
@@ -30,3 +36,16 @@ impl fmt::Display for ValidationError {
 }
 
 pub type Validated<T> = Result<T, ValidationError>;
+
+/// Links people follow from a review (evidence, tracker issues) must be web links: no
+/// `javascript:` or `file:` URLs reach a page.
+pub fn check_web_url(field: &str, url: &str) -> Validated<()> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("`{url}` is not an http(s) URL"),
+        ))
+    }
+}

@@ -27,22 +27,31 @@ impl Default for FactorTaxonomy {
             "process",
             "production-pressure",
         ];
-        Self { categories: categories.map(str::to_owned).to_vec() }
+        Self {
+            categories: categories.map(str::to_owned).to_vec(),
+        }
     }
 }
 
 impl FactorTaxonomy {
     pub fn check(&self, category: &str) -> Validated<String> {
-        let wanted = category.trim().to_ascii_lowercase().replace([' ', '_'], "-");
-        self.categories.iter().find(|c| **c == wanted).cloned().ok_or_else(|| {
-            ValidationError::new(
-                "category",
-                format!(
-                    "`{category}` is not a configured factor category (configured: {})",
-                    self.categories.join(", ")
-                ),
-            )
-        })
+        let wanted = category
+            .trim()
+            .to_ascii_lowercase()
+            .replace([' ', '_'], "-");
+        self.categories
+            .iter()
+            .find(|c| **c == wanted)
+            .cloned()
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "category",
+                    format!(
+                        "`{category}` is not a configured factor category (configured: {})",
+                        self.categories.join(", ")
+                    ),
+                )
+            })
     }
 }
 
@@ -89,8 +98,15 @@ mod tests {
     #[test]
     fn categories_are_matched_forgivingly_and_unknown_ones_listed() {
         let taxonomy = FactorTaxonomy::default();
-        assert_eq!(taxonomy.check("Detection and monitoring").unwrap(), "detection-and-monitoring");
+        assert_eq!(
+            taxonomy.check("Detection and monitoring").unwrap(),
+            "detection-and-monitoring"
+        );
         let err = taxonomy.check("human error").unwrap_err();
-        assert!(err.message.contains("configured: change"), "{}", err.message);
+        assert!(
+            err.message.contains("configured: change"),
+            "{}",
+            err.message
+        );
     }
 }

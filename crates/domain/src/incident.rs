@@ -28,11 +28,15 @@ impl IncidentId {
         let text = text.trim();
         let mut parts = text.split('-');
         let prefix_ok = parts.next().is_some_and(|p| {
-            !p.is_empty() && p.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         });
         let rest: Vec<&str> = parts.collect();
         let rest_ok = !rest.is_empty()
-            && rest.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
+            && rest
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
         if prefix_ok && rest_ok && text.len() <= 40 {
             Ok(Self(text.to_owned()))
         } else {
@@ -96,10 +100,19 @@ impl Default for SeverityScale {
         };
         Self {
             levels: vec![
-                level("SEV1", "Critical: a core service is down or data is lost for many customers"),
-                level("SEV2", "Major: a core function is degraded for many customers"),
+                level(
+                    "SEV1",
+                    "Critical: a core service is down or data is lost for many customers",
+                ),
+                level(
+                    "SEV2",
+                    "Major: a core function is degraded for many customers",
+                ),
                 level("SEV3", "Minor: limited impact, a workaround exists"),
-                level("SEV4", "Low: little or no customer impact; near misses and internal issues"),
+                level(
+                    "SEV4",
+                    "Low: little or no customer impact; near misses and internal issues",
+                ),
             ],
         }
     }
@@ -118,7 +131,11 @@ impl SeverityScale {
                     "severity",
                     format!(
                         "`{name}` is not a configured severity (configured: {})",
-                        self.levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
+                        self.levels
+                            .iter()
+                            .map(|l| l.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 )
             })
@@ -126,7 +143,10 @@ impl SeverityScale {
 
     /// Position in the scale, 0 = most severe; for sorting.
     pub fn rank(&self, severity: &Severity) -> usize {
-        self.levels.iter().position(|l| l.name == severity.0).unwrap_or(usize::MAX)
+        self.levels
+            .iter()
+            .position(|l| l.name == severity.0)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -211,7 +231,10 @@ impl IncidentStatus {
         use IncidentStatus::*;
         matches!(
             (self, next),
-            (Active, Mitigated) | (Active, Resolved) | (Mitigated, Resolved) | (Mitigated, Active)
+            (Active, Mitigated)
+                | (Active, Resolved)
+                | (Mitigated, Resolved)
+                | (Mitigated, Active)
                 | (Resolved, Active)
         )
     }
@@ -244,9 +267,9 @@ impl ReviewStatus {
             "in-review" => Ok(ReviewStatus::InReview),
             "published" => Ok(ReviewStatus::Published),
             "not-required" => match reason.map(str::trim) {
-                Some(reason) if !reason.is_empty() => {
-                    Ok(ReviewStatus::NotRequired { reason: reason.to_owned() })
-                }
+                Some(reason) if !reason.is_empty() => Ok(ReviewStatus::NotRequired {
+                    reason: reason.to_owned(),
+                }),
                 _ => Err(ValidationError::new(
                     "review_reason",
                     "a review marked not-required needs a reason (say why there is nothing to learn)",
@@ -288,8 +311,11 @@ pub enum Visibility {
 
 impl Visibility {
     pub fn restricted(groups: Vec<String>) -> Validated<Self> {
-        let mut groups: Vec<String> =
-            groups.into_iter().map(|g| g.trim().to_owned()).filter(|g| !g.is_empty()).collect();
+        let mut groups: Vec<String> = groups
+            .into_iter()
+            .map(|g| g.trim().to_owned())
+            .filter(|g| !g.is_empty())
+            .collect();
         groups.sort();
         groups.dedup();
         if groups.is_empty() {
@@ -324,32 +350,42 @@ impl IncidentTimes {
     pub fn validate(&self, now: Timestamp) -> Validated<()> {
         let latest_allowed = now.saturating_add(CLOCK_SKEW_ALLOWANCE).unwrap_or(now);
         for (field, time) in self.named() {
-            if let Some(time) = time {
-                if time.instant() > latest_allowed {
-                    return Err(ValidationError::new(
-                        field,
-                        format!("{time} is in the future (now is {now})"),
-                    ));
-                }
+            if let Some(time) = time
+                && time.instant() > latest_allowed
+            {
+                return Err(ValidationError::new(
+                    field,
+                    format!("{time} is in the future (now is {now})"),
+                ));
             }
         }
         let ordered = [
-            ("impact_started", &self.impact_started, "mitigated", &self.mitigated),
-            ("impact_started", &self.impact_started, "resolved", &self.resolved),
+            (
+                "impact_started",
+                &self.impact_started,
+                "mitigated",
+                &self.mitigated,
+            ),
+            (
+                "impact_started",
+                &self.impact_started,
+                "resolved",
+                &self.resolved,
+            ),
             ("mitigated", &self.mitigated, "resolved", &self.resolved),
             ("responded", &self.responded, "resolved", &self.resolved),
         ];
         for (earlier_name, earlier, later_name, later) in ordered {
-            if let (Some(earlier), Some(later)) = (earlier, later) {
-                if later.instant() < earlier.instant() {
-                    return Err(ValidationError::new(
-                        later_name,
-                        format!(
-                            "{later} is before {earlier_name} ({earlier}); {later_name} cannot \
-                             come first"
-                        ),
-                    ));
-                }
+            if let (Some(earlier), Some(later)) = (earlier, later)
+                && later.instant() < earlier.instant()
+            {
+                return Err(ValidationError::new(
+                    later_name,
+                    format!(
+                        "{later} is before {earlier_name} ({earlier}); {later_name} cannot come \
+                         first"
+                    ),
+                ));
             }
         }
         Ok(())
@@ -389,7 +425,7 @@ fn between(start: &Option<RecordedTime>, end: &Option<RecordedTime>) -> Option<S
 }
 
 /// An incident record. Build with [`Incident::new`]; change status through the transition methods.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Incident {
     pub id: IncidentId,
     pub title: String,
@@ -450,10 +486,15 @@ impl Incident {
             return Err(ValidationError::new("title", "must not be empty"));
         }
         if self.title.chars().count() > 200 {
-            return Err(ValidationError::new("title", "is longer than 200 characters"));
+            return Err(ValidationError::new(
+                "title",
+                "is longer than 200 characters",
+            ));
         }
         for (field, names) in [("services", &self.services), ("tags", &self.tags)] {
-            if let Some(bad) = names.iter().find(|n| n.is_empty() || n.contains(char::is_whitespace))
+            if let Some(bad) = names
+                .iter()
+                .find(|n| n.is_empty() || n.contains(char::is_whitespace))
             {
                 return Err(ValidationError::new(
                     field,
@@ -474,8 +515,10 @@ impl Incident {
                 "an active incident cannot have a resolved time; set the status to resolved",
             ));
         }
-        if matches!(self.review, ReviewStatus::InReview | ReviewStatus::Published)
-            && self.status != IncidentStatus::Resolved
+        if matches!(
+            self.review,
+            ReviewStatus::InReview | ReviewStatus::Published
+        ) && self.status != IncidentStatus::Resolved
         {
             return Err(ValidationError::new(
                 "review",
@@ -515,7 +558,10 @@ impl Incident {
             }
             IncidentStatus::Active => {
                 self.times.resolved = None;
-                if matches!(self.review, ReviewStatus::InReview | ReviewStatus::Published) {
+                if matches!(
+                    self.review,
+                    ReviewStatus::InReview | ReviewStatus::Published
+                ) {
                     self.review = ReviewStatus::Draft;
                 }
             }
@@ -606,7 +652,11 @@ mod tests {
         };
         let err = new_incident(times, IncidentStatus::Resolved).unwrap_err();
         assert_eq!(err.field, "resolved");
-        assert!(err.message.contains("before impact_started"), "{}", err.message);
+        assert!(
+            err.message.contains("before impact_started"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -621,7 +671,10 @@ mod tests {
 
     #[test]
     fn a_time_in_the_future_is_refused() {
-        let times = IncidentTimes { detected: t("2027-01-01T00:00:00Z"), ..Default::default() };
+        let times = IncidentTimes {
+            detected: t("2027-01-01T00:00:00Z"),
+            ..Default::default()
+        };
         let err = new_incident(times, IncidentStatus::Active).unwrap_err();
         assert_eq!(err.field, "detected");
         assert!(err.message.contains("future"));
@@ -631,23 +684,39 @@ mod tests {
     fn an_unknown_severity_lists_the_configured_levels() {
         let err = SeverityScale::default().severity("P0").unwrap_err();
         assert_eq!(err.field, "severity");
-        assert!(err.message.contains("SEV1, SEV2, SEV3, SEV4"), "{}", err.message);
+        assert!(
+            err.message.contains("SEV1, SEV2, SEV3, SEV4"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn status_follows_the_lifecycle_and_records_times() {
         let mut incident = new_incident(
-            IncidentTimes { impact_started: t("2024-03-30T23:41:58Z"), ..Default::default() },
+            IncidentTimes {
+                impact_started: t("2024-03-30T23:41:58Z"),
+                ..Default::default()
+            },
             IncidentStatus::Active,
         )
         .unwrap();
         let at = RecordedTime::parse("at", "2024-03-31T00:15:19Z").unwrap();
-        incident.change_status(IncidentStatus::Mitigated, at.clone(), now()).unwrap();
+        incident
+            .change_status(IncidentStatus::Mitigated, at.clone(), now())
+            .unwrap();
         assert_eq!(incident.times.mitigated, Some(at.clone()));
-        let err =
-            incident.change_status(IncidentStatus::Mitigated, at.clone(), now()).unwrap_err();
-        assert!(err.message.contains("from mitigated to mitigated"), "{}", err.message);
-        incident.change_status(IncidentStatus::Resolved, at, now()).unwrap();
+        let err = incident
+            .change_status(IncidentStatus::Mitigated, at.clone(), now())
+            .unwrap_err();
+        assert!(
+            err.message.contains("from mitigated to mitigated"),
+            "{}",
+            err.message
+        );
+        incident
+            .change_status(IncidentStatus::Resolved, at, now())
+            .unwrap();
         assert_eq!(incident.status, IncidentStatus::Resolved);
     }
 
@@ -660,16 +729,23 @@ mod tests {
     #[test]
     fn a_review_is_published_only_after_resolution_and_through_review() {
         let mut incident = new_incident(IncidentTimes::default(), IncidentStatus::Active).unwrap();
-        let err = incident.change_review(ReviewStatus::InReview, now()).unwrap_err();
+        let err = incident
+            .change_review(ReviewStatus::InReview, now())
+            .unwrap_err();
         assert!(err.message.contains("only once the incident is resolved"));
         assert_eq!(incident.review, ReviewStatus::Draft);
-        let err = incident.change_review(ReviewStatus::Published, now()).unwrap_err();
+        let err = incident
+            .change_review(ReviewStatus::Published, now())
+            .unwrap_err();
         assert!(err.message.contains("from draft to published"));
     }
 
     #[test]
     fn not_required_needs_a_reason() {
-        assert_eq!(ReviewStatus::parse("not-required", None).unwrap_err().field, "review_reason");
+        assert_eq!(
+            ReviewStatus::parse("not-required", None).unwrap_err().field,
+            "review_reason"
+        );
         assert!(ReviewStatus::parse("not_required", Some("duplicate of INC-1")).is_ok());
     }
 
@@ -678,7 +754,10 @@ mod tests {
         assert!(IncidentId::parse("INC-2026-0042").is_ok());
         assert!(IncidentId::parse("INC-4711").is_ok());
         assert!(IncidentId::parse("inc 42").is_err());
-        assert_eq!(IncidentId::numbered("INC", 2026, 7).unwrap().as_str(), "INC-2026-0007");
+        assert_eq!(
+            IncidentId::numbered("INC", 2026, 7).unwrap().as_str(),
+            "INC-2026-0007"
+        );
     }
 
     #[test]

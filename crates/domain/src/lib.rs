@@ -23,9 +23,8 @@ pub use action::{ActionItem, ActionKind, ActionStatus, Priority};
 pub use error::{Validated, ValidationError};
 pub use factor::{ContributingFactor, FactorTaxonomy};
 pub use incident::{
-    NewIncident,
-    Incident, IncidentId, IncidentKind, IncidentStatus, IncidentTimes, ReviewStatus, Severity,
-    SeverityLevel, SeverityScale, Visibility,
+    Incident, IncidentId, IncidentKind, IncidentStatus, IncidentTimes, NewIncident, ReviewStatus,
+    Severity, SeverityLevel, SeverityScale, Visibility,
 };
 pub use participant::Participant;
 pub use record::IncidentRecord;

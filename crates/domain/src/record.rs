@@ -38,20 +38,26 @@ impl IncidentRecord {
         self.incident.validate(now)?;
         severities.severity(self.incident.severity.as_str())?;
         for (i, p) in self.participants.iter().enumerate() {
-            p.validate().map_err(|e| e.within(format!("participants[{i}]")))?;
+            p.validate()
+                .map_err(|e| e.within(format!("participants[{i}]")))?;
         }
         let mut refs = BTreeSet::new();
         for (i, e) in self.events.iter().enumerate() {
-            e.validate().map_err(|err| err.within(format!("events[{i}]")))?;
+            e.validate()
+                .map_err(|err| err.within(format!("events[{i}]")))?;
             if !refs.insert(e.source_ref.as_str()) {
                 return Err(ValidationError::new(
                     format!("events[{i}].source_ref"),
-                    format!("`{}` appears twice; each event needs its own source_ref", e.source_ref),
+                    format!(
+                        "`{}` appears twice; each event needs its own source_ref",
+                        e.source_ref
+                    ),
                 ));
             }
         }
         for (i, f) in self.factors.iter().enumerate() {
-            f.validate(taxonomy).map_err(|e| e.within(format!("factors[{i}]")))?;
+            f.validate(taxonomy)
+                .map_err(|e| e.within(format!("factors[{i}]")))?;
             if let Some(missing) = f.events.iter().find(|r| !refs.contains(r.as_str())) {
                 return Err(ValidationError::new(
                     format!("factors[{i}].events"),
@@ -61,11 +67,15 @@ impl IncidentRecord {
         }
         let mut numbers = BTreeSet::new();
         for (i, a) in self.actions.iter().enumerate() {
-            a.validate().map_err(|e| e.within(format!("actions[{i}]")))?;
+            a.validate()
+                .map_err(|e| e.within(format!("actions[{i}]")))?;
             if a.number < 1 || !numbers.insert(a.number) {
                 return Err(ValidationError::new(
                     format!("actions[{i}].number"),
-                    format!("{} is not a new positive number within this incident", a.number),
+                    format!(
+                        "{} is not a new positive number within this incident",
+                        a.number
+                    ),
                 ));
             }
         }

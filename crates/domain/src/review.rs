@@ -39,19 +39,55 @@ impl From<&Revision> for RevisionSummary {
 
 /// The review template's default sections, each with the one-line prompt shown to the writer.
 pub const DEFAULT_SECTIONS: [(&str, &str); 13] = [
-    ("Summary", "What happened, in a few sentences a newcomer can follow."),
-    ("Impact", "Who and what was affected, for how long, and how we know."),
-    ("Lead-up", "The conditions and changes in place before the incident, as people saw them then."),
-    ("Detection", "How the problem became visible, and what made it hard or easy to see."),
-    ("Response and recovery", "What people knew, saw and tried, and why it made sense at the time."),
-    ("Timeline", "Key moments, generated from the timeline's key events."),
-    ("Contributing factors", "The conditions that combined; there is never just one."),
-    ("What went well", "Expertise, tools and luck-free moves worth keeping."),
-    ("What was difficult", "Friction, missing information, competing goals, time pressure."),
-    ("Where we got lucky", "What limited the damage that we cannot count on next time."),
-    ("What surprised us", "Where the system behaved differently from how we imagined it."),
+    (
+        "Summary",
+        "What happened, in a few sentences a newcomer can follow.",
+    ),
+    (
+        "Impact",
+        "Who and what was affected, for how long, and how we know.",
+    ),
+    (
+        "Lead-up",
+        "The conditions and changes in place before the incident, as people saw them then.",
+    ),
+    (
+        "Detection",
+        "How the problem became visible, and what made it hard or easy to see.",
+    ),
+    (
+        "Response and recovery",
+        "What people knew, saw and tried, and why it made sense at the time.",
+    ),
+    (
+        "Timeline",
+        "Key moments, generated from the timeline's key events.",
+    ),
+    (
+        "Contributing factors",
+        "The conditions that combined; there is never just one.",
+    ),
+    (
+        "What went well",
+        "Expertise, tools and luck-free moves worth keeping.",
+    ),
+    (
+        "What was difficult",
+        "Friction, missing information, competing goals, time pressure.",
+    ),
+    (
+        "Where we got lucky",
+        "What limited the damage that we cannot count on next time.",
+    ),
+    (
+        "What surprised us",
+        "Where the system behaved differently from how we imagined it.",
+    ),
     ("Open questions", "What we still do not understand."),
-    ("Action items", "System changes that make the next response easier; each with an owner."),
+    (
+        "Action items",
+        "System changes that make the next response easier; each with an owner.",
+    ),
 ];
 
 /// A new review document: every default section with its prompt as a comment the writer replaces.
@@ -71,7 +107,10 @@ mod tests {
     fn the_template_has_every_section_and_no_root_cause_heading() {
         let body = template("Orders API write errors");
         for (heading, _) in DEFAULT_SECTIONS {
-            assert!(body.contains(&format!("## {heading}\n")), "missing {heading}");
+            assert!(
+                body.contains(&format!("## {heading}\n")),
+                "missing {heading}"
+            );
         }
         assert!(!body.to_lowercase().contains("root cause"));
     }

@@ -23,7 +23,11 @@ pub struct RecordedTime {
 impl RecordedTime {
     /// An instant recorded in UTC.
     pub fn utc(instant: Timestamp) -> Self {
-        Self { instant: truncate_to_micros(instant), offset_seconds: 0, zone: None }
+        Self {
+            instant: truncate_to_micros(instant),
+            offset_seconds: 0,
+            zone: None,
+        }
     }
 
     /// An instant recorded with a fixed UTC offset (`+01:00`, `-04:00`).
@@ -46,16 +50,16 @@ impl RecordedTime {
     }
 
     /// Rebuild from the storage representation.
-    pub fn from_parts(
-        micros: i64,
-        offset_seconds: i32,
-        zone: Option<String>,
-    ) -> Validated<Self> {
+    pub fn from_parts(micros: i64, offset_seconds: i32, zone: Option<String>) -> Validated<Self> {
         let instant = Timestamp::from_microsecond(micros)
             .map_err(|e| ValidationError::new("time", format!("out of range: {e}")))?;
         Offset::from_seconds(offset_seconds)
             .map_err(|e| ValidationError::new("time", format!("offset out of range: {e}")))?;
-        Ok(Self { instant, offset_seconds, zone })
+        Ok(Self {
+            instant,
+            offset_seconds,
+            zone,
+        })
     }
 
     /// Parse RFC 3339 (`2024-03-31T00:42:40+01:00`, `…Z`) or RFC 9557 with a zone
@@ -78,9 +82,8 @@ impl RecordedTime {
                 ),
             )
         })?;
-        let offset = parse_offset_suffix(text).ok_or_else(|| {
-            ValidationError::new(field, format!("`{text}` has no UTC offset"))
-        })?;
+        let offset = parse_offset_suffix(text)
+            .ok_or_else(|| ValidationError::new(field, format!("`{text}` has no UTC offset")))?;
         Ok(Self::with_offset(instant, offset))
     }
 
@@ -164,11 +167,21 @@ fn parse_offset_suffix(text: &str) -> Option<Offset> {
     if sign_at < time_start {
         return None;
     }
-    let sign = if text.as_bytes()[sign_at] == b'-' { -1 } else { 1 };
-    let digits: String = text[sign_at + 1..].chars().filter(char::is_ascii_digit).collect();
+    let sign = if text.as_bytes()[sign_at] == b'-' {
+        -1
+    } else {
+        1
+    };
+    let digits: String = text[sign_at + 1..]
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     let (hours, minutes) = match digits.len() {
         2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
         _ => return None,
     };
     Offset::from_seconds(sign * (hours * 3600 + minutes * 60)).ok()
@@ -217,15 +230,21 @@ mod tests {
     #[test]
     fn nanoseconds_are_truncated_to_microseconds() {
         let ts: Timestamp = "2024-03-30T23:43:50.974112345Z".parse().unwrap();
-        assert_eq!(RecordedTime::utc(ts).to_string(), "2024-03-30T23:43:50.974112Z");
+        assert_eq!(
+            RecordedTime::utc(ts).to_string(),
+            "2024-03-30T23:43:50.974112Z"
+        );
     }
 
     #[test]
     fn storage_parts_round_trip() {
         let t = RecordedTime::parse("at", "2024-03-30T19:43:51-04:00").unwrap();
-        let back =
-            RecordedTime::from_parts(t.as_micros(), t.offset_seconds(), t.zone().map(String::from))
-                .unwrap();
+        let back = RecordedTime::from_parts(
+            t.as_micros(),
+            t.offset_seconds(),
+            t.zone().map(String::from),
+        )
+        .unwrap();
         assert_eq!(back, t);
         assert_eq!(back.to_string(), "2024-03-30T19:43:51-04:00");
     }

@@ -61,15 +61,18 @@ impl fmt::Display for EventKind {
 impl FromStr for EventKind {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            ValidationError::new(
-                "kind",
-                format!(
-                    "`{s}` is not an event kind (expected one of: {})",
-                    EventKind::ALL.map(EventKind::as_str).join(", ")
-                ),
-            )
-        })
+        EventKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "kind",
+                    format!(
+                        "`{s}` is not an event kind (expected one of: {})",
+                        EventKind::ALL.map(EventKind::as_str).join(", ")
+                    ),
+                )
+            })
     }
 }
 
@@ -83,13 +86,17 @@ impl EventSource {
     pub fn parse(text: &str) -> Validated<Self> {
         let valid = !text.is_empty()
             && text.len() <= 40
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if valid {
             Ok(Self(text.to_owned()))
         } else {
             Err(ValidationError::new(
                 "source",
-                format!("`{text}` is not a source name (lower-case letters, digits, - or _; at most 40)"),
+                format!(
+                    "`{text}` is not a source name (lower-case letters, digits, - or _; at most 40)"
+                ),
             ))
         }
     }
@@ -152,18 +159,16 @@ impl TimelineEvent {
             return Err(ValidationError::new("source_ref", "must not be empty"));
         }
         if self.source_ref.len() > 512 {
-            return Err(ValidationError::new("source_ref", "is longer than 512 bytes"));
+            return Err(ValidationError::new(
+                "source_ref",
+                "is longer than 512 bytes",
+            ));
         }
         if self.text.trim().is_empty() {
             return Err(ValidationError::new("text", "must not be empty"));
         }
         if let Some(url) = &self.evidence_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ValidationError::new(
-                    "evidence_url",
-                    format!("`{url}` is not an http(s) URL"),
-                ));
-            }
+            crate::error::check_web_url("evidence_url", url)?;
         }
         Ok(())
     }
@@ -171,7 +176,9 @@ impl TimelineEvent {
     /// The merge order: time, then source, then the source's own order (kept by the caller's
     /// stable sort). Two sources that recorded the same instant never interleave arbitrarily.
     pub fn merge_order(a: &TimelineEvent, b: &TimelineEvent) -> std::cmp::Ordering {
-        a.at.instant().cmp(&b.at.instant()).then_with(|| a.source.cmp(&b.source))
+        a.at.instant()
+            .cmp(&b.at.instant())
+            .then_with(|| a.source.cmp(&b.source))
     }
 }
 
@@ -195,7 +202,7 @@ mod tests {
 
     #[test]
     fn merge_orders_by_instant_whatever_the_offset_then_by_source() {
-        let mut events = vec![
+        let mut events = [
             event("2024-03-31T00:42:40+01:00", "irc", "b"),
             event("2024-03-30T23:42:39Z", "slack", "a"),
             event("2024-03-30T23:42:40Z", "grafana", "c"),

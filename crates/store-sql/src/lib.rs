@@ -115,7 +115,10 @@ impl SqlStore {
 
     /// Whether the database answers; for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db("checking the database"))?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db("checking the database"))?;
         Ok(())
     }
 
@@ -133,7 +136,10 @@ impl SqlStore {
 
 /// Maps a database error to a store error that says what was being done.
 pub(crate) fn db(context: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| StoreError::Backend { context: context.to_owned(), message: e.to_string() }
+    move |e| StoreError::Backend {
+        context: context.to_owned(),
+        message: e.to_string(),
+    }
 }
 
 /// Whether a failed transaction is worth running again: PostgreSQL serialization failures and
@@ -141,7 +147,10 @@ pub(crate) fn db(context: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 pub(crate) fn is_retryable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
-            matches!(d.code().as_deref(), Some("40001" | "40P01" | "5" | "6" | "517"))
+            matches!(
+                d.code().as_deref(),
+                Some("40001" | "40P01" | "5" | "6" | "517")
+            )
         }
         _ => false,
     }
@@ -172,15 +181,26 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_error_messages() {
-        assert_eq!(redact("postgres://app:s3cret@db:5432/x"), "postgres://app:***@db:5432/x");
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
         assert_eq!(redact("sqlite:./secondstory.db"), "sqlite:./secondstory.db");
     }
 
     #[test]
     fn the_backend_is_chosen_from_the_url_scheme() {
         assert_eq!(Backend::from_url("sqlite:x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgresql://h/db").unwrap(), Backend::Postgres);
-        assert!(Backend::from_url("mysql://h/db").unwrap_err().to_string().contains("not a database URL"));
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(
+            Backend::from_url("mysql://h/db")
+                .unwrap_err()
+                .to_string()
+                .contains("not a database URL")
+        );
     }
 }
 
@@ -216,7 +236,9 @@ pub mod testing {
             }
             Err(e) if in_ci() => panic!("CI=true but PostgreSQL at {url} is unreachable: {e}"),
             Err(e) => {
-                eprintln!("skipping PostgreSQL test: {url} is unreachable ({e}); CI=true makes this fail");
+                eprintln!(
+                    "skipping PostgreSQL test: {url} is unreachable ({e}); CI=true makes this fail"
+                );
                 None
             }
         }
@@ -230,7 +252,9 @@ pub mod testing {
             SCHEMAS.fetch_add(1, Ordering::Relaxed),
             jiff_free_nonce()
         );
-        let mut conn = sqlx::AnyConnection::connect(base).await.expect("connect to test PostgreSQL");
+        let mut conn = sqlx::AnyConnection::connect(base)
+            .await
+            .expect("connect to test PostgreSQL");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
             .execute(&mut conn)
             .await

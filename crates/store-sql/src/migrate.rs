@@ -39,7 +39,11 @@ pub(crate) async fn run(store: &SqlStore) -> Result<(), StoreError> {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
     };
-    let mut conn = store.pool.acquire().await.map_err(db("connecting for migrations"))?;
+    let mut conn = store
+        .pool
+        .acquire()
+        .await
+        .map_err(db("connecting for migrations"))?;
     if store.backend == Backend::Postgres {
         // Function in FROM so the row has a plain integer column (the Any driver has no `void`).
         sqlx::query("SELECT 1 AS locked FROM pg_advisory_lock($1)")
@@ -69,7 +73,10 @@ async fn apply(
     backend: Backend,
     migrations: &[Migration],
 ) -> Result<(), StoreError> {
-    let mut tx = conn.begin_with(backend.begin_statement()).await.map_err(db("starting migrations"))?;
+    let mut tx = conn
+        .begin_with(backend.begin_statement())
+        .await
+        .map_err(db("starting migrations"))?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL)",
@@ -83,8 +90,12 @@ async fn apply(
         .map_err(db("reading applied migrations"))?;
     let known_versions: Vec<i64> = migrations.iter().map(|m| m.version).collect();
     for row in &applied {
-        let version: i64 = row.try_get("version").map_err(db("reading applied migrations"))?;
-        let checksum: String = row.try_get("checksum").map_err(db("reading applied migrations"))?;
+        let version: i64 = row
+            .try_get("version")
+            .map_err(db("reading applied migrations"))?;
+        let checksum: String = row
+            .try_get("checksum")
+            .map_err(db("reading applied migrations"))?;
         match migrations.iter().find(|m| m.version == version) {
             Some(m) if checksum_of(m.sql) != checksum => {
                 return Err(StoreError::Backend {
@@ -114,7 +125,10 @@ async fn apply(
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::Backend {
-                    context: format!("applying migration {} ({})", migration.version, migration.name),
+                    context: format!(
+                        "applying migration {} ({})",
+                        migration.version, migration.name
+                    ),
                     message: e.to_string(),
                 })?;
         }
@@ -159,13 +173,18 @@ mod tests {
 
     #[test]
     fn migration_files_split_into_statements_without_comments() {
-        let parts = statements("-- a comment\nCREATE TABLE a (x TEXT);\nCREATE INDEX i ON a (x);\n");
-        assert_eq!(parts, ["CREATE TABLE a (x TEXT)", "CREATE INDEX i ON a (x)"]);
+        let parts =
+            statements("-- a comment\nCREATE TABLE a (x TEXT);\nCREATE INDEX i ON a (x);\n");
+        assert_eq!(
+            parts,
+            ["CREATE TABLE a (x TEXT)", "CREATE INDEX i ON a (x)"]
+        );
     }
 
     #[test]
     fn both_engines_have_the_same_migration_versions() {
-        let versions = |ms: &[Migration]| ms.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
+        let versions =
+            |ms: &[Migration]| ms.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
         assert_eq!(versions(SQLITE), versions(POSTGRES));
     }
 }

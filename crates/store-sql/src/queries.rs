@@ -29,21 +29,32 @@ const EVENT_BATCH: usize = 500;
 const RETRIES: usize = 5;
 
 fn not_found(what: &'static str, key: impl ToString) -> StoreError {
-    StoreError::NotFound { what, key: key.to_string() }
+    StoreError::NotFound {
+        what,
+        key: key.to_string(),
+    }
 }
 
-fn write_error(context: &'static str, what: &'static str, key: &str) -> impl Fn(sqlx::Error) -> StoreError {
+fn write_error(
+    context: &'static str,
+    what: &'static str,
+    key: &str,
+) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            StoreError::Duplicate { what, key: key.to_owned() }
-        }
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate {
+            what,
+            key: key.to_owned(),
+        },
         _ => db(context)(e),
     }
 }
 
 fn bind_time<'q>(query: AnyQuery<'q>, time: Option<&RecordedTime>) -> AnyQuery<'q> {
     let columns = TimeColumns::of(time);
-    query.bind(columns.micros).bind(columns.offset).bind(columns.zone)
+    query
+        .bind(columns.micros)
+        .bind(columns.offset)
+        .bind(columns.zone)
 }
 
 /// Binds every incident column in `rows::INCIDENT_COLUMNS` order except `version`.
@@ -119,7 +130,12 @@ async fn stale_or_missing(
 ) -> StoreError {
     match bind(sqlx::query(sql)).fetch_optional(&mut *conn).await {
         Ok(Some(row)) => match row.try_get::<i64, _>(0) {
-            Ok(actual) => StoreError::Conflict { what, key, expected, actual },
+            Ok(actual) => StoreError::Conflict {
+                what,
+                key,
+                expected,
+                actual,
+            },
             Err(e) => db("reading the current version")(e),
         },
         Ok(None) => StoreError::NotFound { what, key },
@@ -158,7 +174,10 @@ async fn require_incident(conn: &mut AnyConnection, id: &IncidentId) -> StoreRes
 }
 
 async fn fetch_incident(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<Incident> {
-    let sql = format!("SELECT {} FROM incidents WHERE id = $1", rows::INCIDENT_COLUMNS);
+    let sql = format!(
+        "SELECT {} FROM incidents WHERE id = $1",
+        rows::INCIDENT_COLUMNS
+    );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
@@ -206,7 +225,10 @@ async fn insert_events(
                 .bind(i64::from(e.hidden))
                 .bind(e.evidence_url.clone());
         }
-        let done = query.execute(&mut *conn).await.map_err(db("adding timeline events"))?;
+        let done = query
+            .execute(&mut *conn)
+            .await
+            .map_err(db("adding timeline events"))?;
         inserted += usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
     }
     Ok(inserted)
@@ -440,7 +462,10 @@ async fn fetch_all<T>(
     rows.iter().map(decode).collect()
 }
 
-async fn fetch_events(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<Vec<TimelineEvent>> {
+async fn fetch_events(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+) -> StoreResult<Vec<TimelineEvent>> {
     let sql = format!(
         "SELECT {} FROM events WHERE incident_id = $1 ORDER BY at_us, source, id",
         rows::EVENT_COLUMNS
@@ -458,7 +483,10 @@ async fn fetch_actions(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult
 
 impl SqlStore {
     async fn connection(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
-        self.pool.acquire().await.map_err(db("connecting to the database"))
+        self.pool
+            .acquire()
+            .await
+            .map_err(db("connecting to the database"))
     }
 
     async fn import_once(
@@ -471,7 +499,11 @@ impl SqlStore {
             let again = is_retryable(&e);
             (db("importing incidents")(e), again)
         };
-        let mut tx = self.pool.begin_with(self.backend.begin_statement()).await.map_err(retryable)?;
+        let mut tx = self
+            .pool
+            .begin_with(self.backend.begin_statement())
+            .await
+            .map_err(retryable)?;
         let mut summary = ImportSummary::default();
         for record in records {
             let id = &record.incident.id;
@@ -482,7 +514,10 @@ impl SqlStore {
             };
             let result = match existing {
                 None => self.create_from_record(&mut tx, record, author, at).await,
-                Some(existing) => self.update_from_record(&mut tx, existing, record, author, at).await,
+                Some(existing) => {
+                    self.update_from_record(&mut tx, existing, record, author, at)
+                        .await
+                }
             };
             let (created, events_added) = result.map_err(|e| (e, false))?;
             if created {
@@ -600,7 +635,10 @@ impl Store for SqlStore {
         let mut tx = self.begin().await?;
         insert_incident(&mut tx, incident).await?;
         tx.commit().await.map_err(db("creating an incident"))?;
-        Ok(Incident { version: 1, ..incident.clone() })
+        Ok(Incident {
+            version: 1,
+            ..incident.clone()
+        })
     }
 
     async fn incident(&self, id: &IncidentId) -> StoreResult<Incident> {
@@ -608,7 +646,10 @@ impl Store for SqlStore {
     }
 
     async fn list_incidents(&self, filter: &IncidentFilter) -> StoreResult<Vec<Incident>> {
-        let mut sql = format!("SELECT {} FROM incidents WHERE 1 = 1", rows::INCIDENT_COLUMNS);
+        let mut sql = format!(
+            "SELECT {} FROM incidents WHERE 1 = 1",
+            rows::INCIDENT_COLUMNS
+        );
         let mut params: Vec<String> = Vec::new();
         let mut condition = |sql: &mut String, clause: &str, value: String| {
             params.push(value);
@@ -622,23 +663,42 @@ impl Store for SqlStore {
         }
         // Lists are JSON arrays of simple names: matching the quoted element is exact.
         if let Some(service) = &filter.service {
-            condition(&mut sql, " AND services LIKE ?", format!("%{}%", json_element(service)));
+            condition(
+                &mut sql,
+                " AND services LIKE ?",
+                format!("%{}%", json_element(service)),
+            );
         }
         if let Some(tag) = &filter.tag {
-            condition(&mut sql, " AND tags LIKE ?", format!("%{}%", json_element(tag)));
+            condition(
+                &mut sql,
+                " AND tags LIKE ?",
+                format!("%{}%", json_element(tag)),
+            );
         }
         if let Some(text) = &filter.text {
-            condition(&mut sql, " AND LOWER(title) LIKE ?", format!("%{}%", text.to_lowercase()));
+            condition(
+                &mut sql,
+                " AND LOWER(title) LIKE ?",
+                format!("%{}%", text.to_lowercase()),
+            );
         }
         sql.push_str(" ORDER BY created_us DESC, id DESC");
         if let Some(limit) = filter.limit {
-            sql.push_str(&format!(" LIMIT {} OFFSET {}", limit.max(0), filter.offset.max(0)));
+            sql.push_str(&format!(
+                " LIMIT {} OFFSET {}",
+                limit.max(0),
+                filter.offset.max(0)
+            ));
         }
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for p in params {
             query = query.bind(p);
         }
-        let rows = query.fetch_all(&self.pool).await.map_err(db("listing incidents"))?;
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("listing incidents"))?;
         rows.iter().map(rows::incident).collect()
     }
 
@@ -646,17 +706,27 @@ impl Store for SqlStore {
         let mut tx = self.begin().await?;
         let version = update_incident_row(&mut tx, incident).await?;
         tx.commit().await.map_err(db("updating an incident"))?;
-        Ok(Incident { version, ..incident.clone() })
+        Ok(Incident {
+            version,
+            ..incident.clone()
+        })
     }
 
-    async fn add_events(&self, id: &IncidentId, events: &[TimelineEvent]) -> StoreResult<AddedEvents> {
+    async fn add_events(
+        &self,
+        id: &IncidentId,
+        events: &[TimelineEvent],
+    ) -> StoreResult<AddedEvents> {
         for attempt in 0..RETRIES {
             let mut tx = self.begin().await?;
             require_incident(&mut tx, id).await?;
             let inserted = insert_events(&mut tx, id, events).await?;
             match tx.commit().await {
                 Ok(()) => {
-                    return Ok(AddedEvents { inserted, already_present: events.len() - inserted });
+                    return Ok(AddedEvents {
+                        inserted,
+                        already_present: events.len() - inserted,
+                    });
                 }
                 Err(e) if is_retryable(&e) && attempt + 1 < RETRIES => continue,
                 Err(e) => return Err(db("adding timeline events")(e)),
@@ -760,7 +830,9 @@ impl Store for SqlStore {
         let mut tx = self.begin().await?;
         require_incident(&mut tx, id).await?;
         insert_factor(&mut tx, id, factor).await?;
-        tx.commit().await.map_err(db("adding a contributing factor"))
+        tx.commit()
+            .await
+            .map_err(db("adding a contributing factor"))
     }
 
     async fn factors(&self, id: &IncidentId) -> StoreResult<Vec<ContributingFactor>> {
@@ -769,16 +841,30 @@ impl Store for SqlStore {
         let sql = "SELECT category, description, event_refs FROM factors WHERE incident_id = $1 \
                    ORDER BY position"
             .to_owned();
-        fetch_all(&mut conn, sql, id, "reading contributing factors", rows::factor).await
+        fetch_all(
+            &mut conn,
+            sql,
+            id,
+            "reading contributing factors",
+            rows::factor,
+        )
+        .await
     }
 
     async fn add_action(&self, id: &IncidentId, action: &ActionItem) -> StoreResult<ActionItem> {
         let mut tx = self.begin().await?;
         require_incident(&mut tx, id).await?;
-        let unnumbered = ActionItem { number: 0, ..action.clone() };
+        let unnumbered = ActionItem {
+            number: 0,
+            ..action.clone()
+        };
         let number = insert_action(&mut tx, id, &unnumbered).await?;
         tx.commit().await.map_err(db("adding an action item"))?;
-        Ok(ActionItem { number, version: 1, ..action.clone() })
+        Ok(ActionItem {
+            number,
+            version: 1,
+            ..action.clone()
+        })
     }
 
     async fn actions(&self, id: &IncidentId) -> StoreResult<Vec<ActionItem>> {
@@ -791,7 +877,10 @@ impl Store for SqlStore {
         let mut tx = self.begin().await?;
         update_action_row(&mut tx, id, action).await?;
         tx.commit().await.map_err(db("updating an action item"))?;
-        Ok(ActionItem { version: action.version + 1, ..action.clone() })
+        Ok(ActionItem {
+            version: action.version + 1,
+            ..action.clone()
+        })
     }
 
     async fn add_participant(&self, id: &IncidentId, participant: &Participant) -> StoreResult<()> {
@@ -807,7 +896,14 @@ impl Store for SqlStore {
         let sql = "SELECT name, role, alias, perspective FROM participants WHERE incident_id = $1 \
                    ORDER BY position"
             .to_owned();
-        fetch_all(&mut conn, sql, id, "reading participants", rows::participant).await
+        fetch_all(
+            &mut conn,
+            sql,
+            id,
+            "reading participants",
+            rows::participant,
+        )
+        .await
     }
 
     async fn record(&self, id: &IncidentId) -> StoreResult<IncidentRecord> {
@@ -833,7 +929,14 @@ impl Store for SqlStore {
         .await?;
         let actions = fetch_actions(&mut conn, id).await?;
         let review = fetch_review(&mut conn, id).await?.body;
-        Ok(IncidentRecord { incident, participants, events, factors, actions, review })
+        Ok(IncidentRecord {
+            incident,
+            participants,
+            events,
+            factors,
+            actions,
+            review,
+        })
     }
 
     async fn import_records(

@@ -43,16 +43,28 @@ impl TimeColumns {
     }
 }
 
-pub(crate) fn time(row: &AnyRow, table: &str, prefix: &str) -> Result<Option<RecordedTime>, StoreError> {
+pub(crate) fn time(
+    row: &AnyRow,
+    table: &str,
+    prefix: &str,
+) -> Result<Option<RecordedTime>, StoreError> {
     let micros: Option<i64> = get(row, table, &format!("{prefix}_us"))?;
-    let Some(micros) = micros else { return Ok(None) };
+    let Some(micros) = micros else {
+        return Ok(None);
+    };
     let offset: i64 = get::<Option<i64>>(row, table, &format!("{prefix}_offset"))?.unwrap_or(0);
     let zone: Option<String> = get(row, table, &format!("{prefix}_zone"))?;
     let offset = i32::try_from(offset).map_err(|e| corrupt(table, prefix, e))?;
-    RecordedTime::from_parts(micros, offset, zone).map(Some).map_err(|e| corrupt(table, prefix, e))
+    RecordedTime::from_parts(micros, offset, zone)
+        .map(Some)
+        .map_err(|e| corrupt(table, prefix, e))
 }
 
-pub(crate) fn required_time(row: &AnyRow, table: &str, prefix: &str) -> Result<RecordedTime, StoreError> {
+pub(crate) fn required_time(
+    row: &AnyRow,
+    table: &str,
+    prefix: &str,
+) -> Result<RecordedTime, StoreError> {
     time(row, table, prefix)?.ok_or_else(|| corrupt(table, prefix, "missing"))
 }
 
@@ -160,8 +172,11 @@ pub(crate) fn action(row: &AnyRow) -> Result<ActionItem, StoreError> {
         kind: parse::<ActionKind>(row, T, "kind")?,
         owner: get(row, T, "owner")?,
         priority: parse::<Priority>(row, T, "priority")?,
-        due: due.map(|d| d.parse().map_err(|e| corrupt(T, "due", e))).transpose()?,
-        status: ActionStatus::parse(&status, reason.as_deref()).map_err(|e| corrupt(T, "status", e))?,
+        due: due
+            .map(|d| d.parse().map_err(|e| corrupt(T, "due", e)))
+            .transpose()?,
+        status: ActionStatus::parse(&status, reason.as_deref())
+            .map_err(|e| corrupt(T, "status", e))?,
         external_url: get(row, T, "external_url")?,
         version: get(row, T, "version")?,
     })

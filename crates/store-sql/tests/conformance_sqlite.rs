@@ -9,7 +9,9 @@ async fn fresh_store() -> Option<Arc<dyn Store>> {
     // The directory must outlive the store: leak it for the test's lifetime (tests are short).
     let dir = tempfile::tempdir().expect("temp dir").keep();
     let url = format!("sqlite:{}", dir.join("secondstory.db").display());
-    Some(Arc::new(SqlStore::open(&url).await.expect("open SQLite store")))
+    Some(Arc::new(
+        SqlStore::open(&url).await.expect("open SQLite store"),
+    ))
 }
 
 secondstory_store::conformance_tests!(fresh_store());
@@ -18,7 +20,9 @@ secondstory_store::conformance_tests!(fresh_store());
 async fn a_new_database_is_created_in_wal_mode_with_foreign_keys() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("new.db");
-    let store = SqlStore::open(&format!("sqlite:{}", path.display())).await.expect("open");
+    let store = SqlStore::open(&format!("sqlite:{}", path.display()))
+        .await
+        .expect("open");
     assert!(path.exists(), "the file is created on first use");
     store.ping().await.expect("ping");
     store.close().await;
@@ -40,6 +44,12 @@ async fn opening_twice_applies_migrations_once() {
 
 #[tokio::test]
 async fn an_unknown_url_scheme_is_a_clear_error() {
-    let err = SqlStore::open("mysql://localhost/x").await.expect_err("unsupported");
-    assert!(err.to_string().contains("expected sqlite:PATH or postgres://"), "{err}");
+    let err = SqlStore::open("mysql://localhost/x")
+        .await
+        .expect_err("unsupported");
+    assert!(
+        err.to_string()
+            .contains("expected sqlite:PATH or postgres://"),
+        "{err}"
+    );
 }

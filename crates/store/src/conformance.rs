@@ -125,11 +125,16 @@ pub fn sample_action(title: &str) -> ActionItem {
 }
 
 fn sample_record(id: &str) -> IncidentRecord {
-    let mut actions = vec![sample_action("Set dns_max_ttl"), sample_action("Alert on stale leader")];
+    let mut actions = vec![
+        sample_action("Set dns_max_ttl"),
+        sample_action("Alert on stale leader"),
+    ];
     for (i, a) in actions.iter_mut().enumerate() {
         a.number = i as i64 + 1;
     }
-    actions[1].status = ActionStatus::WontDo { reason: "covered by OPS-490".into() };
+    actions[1].status = ActionStatus::WontDo {
+        reason: "covered by OPS-490".into(),
+    };
     actions[1].due = None;
     actions[1].external_url = None;
     IncidentRecord {
@@ -143,7 +148,11 @@ fn sample_record(id: &str) -> IncidentRecord {
         // In merge order, as the store returns them.
         events: vec![
             sample_event("irc:dbops:1", "2024-03-31T00:42:06+01:00", "irc"),
-            sample_event("slack:C1:1711842230.974112", "2024-03-30T23:43:50.974112Z", "slack"),
+            sample_event(
+                "slack:C1:1711842230.974112",
+                "2024-03-30T23:43:50.974112Z",
+                "slack",
+            ),
         ],
         factors: vec![ContributingFactor {
             category: "configuration".into(),
@@ -156,7 +165,10 @@ fn sample_record(id: &str) -> IncidentRecord {
 }
 
 async fn created(store: &SharedStore, id: &str) -> Incident {
-    store.create_incident(&sample_incident(id)).await.expect("create incident")
+    store
+        .create_incident(&sample_incident(id))
+        .await
+        .expect("create incident")
 }
 
 pub async fn an_incident_reads_back_exactly_as_created(store: SharedStore) {
@@ -165,7 +177,10 @@ pub async fn an_incident_reads_back_exactly_as_created(store: SharedStore) {
     let read = store.incident(&stored.id).await.expect("read");
     let mut expected = sample_incident("INC-2024-0001");
     expected.version = 1;
-    assert_eq!(read, expected, "every field, offset and zone survives storage");
+    assert_eq!(
+        read, expected,
+        "every field, offset and zone survives storage"
+    );
     let review = store.review(&stored.id).await.expect("review");
     assert_eq!((review.body.as_str(), review.version), ("", 0));
 }
@@ -174,21 +189,42 @@ pub async fn a_duplicate_incident_id_is_refused_and_nothing_changes(store: Share
     let first = created(&store, "INC-2024-0001").await;
     let mut other = sample_incident("INC-2024-0001");
     other.title = "A different incident".into();
-    let err = store.create_incident(&other).await.expect_err("duplicate must fail");
+    let err = store
+        .create_incident(&other)
+        .await
+        .expect_err("duplicate must fail");
     assert!(matches!(err, StoreError::Duplicate { .. }), "got {err:?}");
     assert!(err.to_string().contains("INC-2024-0001"), "{err}");
-    assert_eq!(store.incident(&first.id).await.expect("read").title, first.title);
-    assert_eq!(store.list_incidents(&IncidentFilter::default()).await.expect("list").len(), 1);
+    assert_eq!(
+        store.incident(&first.id).await.expect("read").title,
+        first.title
+    );
+    assert_eq!(
+        store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
 }
 
 pub async fn an_unknown_incident_is_not_found(store: SharedStore) {
     let id = IncidentId::parse("INC-9999-0001").expect("id");
     let err = store.incident(&id).await.expect_err("missing");
     assert!(matches!(err, StoreError::NotFound { .. }), "got {err:?}");
-    let err = store.add_events(&id, &[sample_event("x", "2024-03-30T23:00:00Z", "irc")]).await;
-    assert!(matches!(err, Err(StoreError::NotFound { .. })), "got {err:?}");
+    let err = store
+        .add_events(&id, &[sample_event("x", "2024-03-30T23:00:00Z", "irc")])
+        .await;
+    assert!(
+        matches!(err, Err(StoreError::NotFound { .. })),
+        "got {err:?}"
+    );
     let err = store.save_review(&id, 0, "text", "me", now()).await;
-    assert!(matches!(err, Err(StoreError::NotFound { .. })), "got {err:?}");
+    assert!(
+        matches!(err, Err(StoreError::NotFound { .. })),
+        "got {err:?}"
+    );
 }
 
 pub async fn a_stale_incident_update_is_a_conflict_and_changes_nothing(store: SharedStore) {
@@ -201,10 +237,15 @@ pub async fn a_stale_incident_update_is_a_conflict_and_changes_nothing(store: Sh
     stale.title = "Stale edit".into();
     let err = store.update_incident(&stale).await.expect_err("stale");
     match err {
-        StoreError::Conflict { expected, actual, .. } => assert_eq!((expected, actual), (1, 2)),
+        StoreError::Conflict {
+            expected, actual, ..
+        } => assert_eq!((expected, actual), (1, 2)),
         other => panic!("expected a conflict, got {other:?}"),
     }
-    assert_eq!(store.incident(&v1.id).await.expect("read").title, "First edit");
+    assert_eq!(
+        store.incident(&v1.id).await.expect("read").title,
+        "First edit"
+    );
 }
 
 pub async fn two_incident_writers_with_one_version_exactly_one_wins_100_times(store: SharedStore) {
@@ -220,8 +261,15 @@ pub async fn two_incident_writers_with_one_version_exactly_one_wins_100_times(st
         let (ra, rb) = (ta.await.expect("join"), tb.await.expect("join"));
         let winner = exactly_one_winner(round, ra, rb);
         let read = store.incident(&current.id).await.expect("read");
-        assert_eq!(read.title, winner.title, "round {round}: the winner's write is what is stored");
-        assert_eq!(read.version, current.version + 1, "round {round}: one write, one version");
+        assert_eq!(
+            read.title, winner.title,
+            "round {round}: the winner's write is what is stored"
+        );
+        assert_eq!(
+            read.version,
+            current.version + 1,
+            "round {round}: one write, one version"
+        );
         current = read;
     }
 }
@@ -233,10 +281,12 @@ pub async fn two_review_writers_with_one_version_exactly_one_wins_100_times(stor
         let (sa, sb) = (store.clone(), store.clone());
         let (ia, ib) = (incident.id.clone(), incident.id.clone());
         let ta = tokio::spawn(async move {
-            sa.save_review(&ia, version, &format!("A{round}"), "alice", now()).await
+            sa.save_review(&ia, version, &format!("A{round}"), "alice", now())
+                .await
         });
         let tb = tokio::spawn(async move {
-            sb.save_review(&ib, version, &format!("B{round}"), "bob", now()).await
+            sb.save_review(&ib, version, &format!("B{round}"), "bob", now())
+                .await
         });
         let winner = exactly_one_winner(round, ta.await.expect("join"), tb.await.expect("join"));
         let read = store.review(&incident.id).await.expect("read");
@@ -245,12 +295,19 @@ pub async fn two_review_writers_with_one_version_exactly_one_wins_100_times(stor
         version = read.version;
     }
     let revisions = store.revisions(&incident.id).await.expect("revisions");
-    assert_eq!(revisions.len(), 100, "every winning save is a revision, no loser is");
+    assert_eq!(
+        revisions.len(),
+        100,
+        "every winning save is a revision, no loser is"
+    );
 }
 
 pub async fn two_action_writers_with_one_version_exactly_one_wins_100_times(store: SharedStore) {
     let incident = created(&store, "INC-2024-0001").await;
-    let mut current = store.add_action(&incident.id, &sample_action("Set dns_max_ttl")).await.expect("add");
+    let mut current = store
+        .add_action(&incident.id, &sample_action("Set dns_max_ttl"))
+        .await
+        .expect("add");
     for round in 0..100 {
         let (mut a, mut b) = (current.clone(), current.clone());
         a.owner = format!("team-a-{round}");
@@ -260,7 +317,11 @@ pub async fn two_action_writers_with_one_version_exactly_one_wins_100_times(stor
         let ta = tokio::spawn(async move { sa.update_action(&ia, &a).await });
         let tb = tokio::spawn(async move { sb.update_action(&ib, &b).await });
         let winner = exactly_one_winner(round, ta.await.expect("join"), tb.await.expect("join"));
-        let read = store.actions(&incident.id).await.expect("actions").remove(0);
+        let read = store
+            .actions(&incident.id)
+            .await
+            .expect("actions")
+            .remove(0);
         assert_eq!(read.owner, winner.owner, "round {round}");
         assert_eq!(read.version, current.version + 1, "round {round}");
         current = read;
@@ -274,7 +335,9 @@ fn exactly_one_winner<T: std::fmt::Debug>(
 ) -> T {
     match (a, b) {
         (Ok(w), Err(StoreError::Conflict { .. })) | (Err(StoreError::Conflict { .. }), Ok(w)) => w,
-        (a, b) => panic!("round {round}: expected exactly one winner and one conflict, got {a:?} and {b:?}"),
+        (a, b) => panic!(
+            "round {round}: expected exactly one winner and one conflict, got {a:?} and {b:?}"
+        ),
     }
 }
 
@@ -282,23 +345,60 @@ pub async fn every_review_save_is_a_revision_with_author_and_time(store: SharedS
     let incident = created(&store, "INC-2024-0001").await;
     let t1: Timestamp = "2024-04-01T09:00:00Z".parse().expect("t");
     let t2: Timestamp = "2024-04-02T10:30:00Z".parse().expect("t");
-    let r1 = store.save_review(&incident.id, 0, "# Draft\n", "alice", t1).await.expect("save 1");
-    let r2 = store.save_review(&incident.id, r1.version, "# Draft\n\nMore.\n", "bob", t2).await.expect("save 2");
+    let r1 = store
+        .save_review(&incident.id, 0, "# Draft\n", "alice", t1)
+        .await
+        .expect("save 1");
+    let r2 = store
+        .save_review(&incident.id, r1.version, "# Draft\n\nMore.\n", "bob", t2)
+        .await
+        .expect("save 2");
     assert_eq!((r1.version, r2.version, r2.revisions), (1, 2, 2));
     let history = store.revisions(&incident.id).await.expect("history");
-    let authors: Vec<_> = history.iter().map(|r| (r.number, r.author.as_str(), r.saved_at.instant())).collect();
+    let authors: Vec<_> = history
+        .iter()
+        .map(|r| (r.number, r.author.as_str(), r.saved_at.instant()))
+        .collect();
     assert_eq!(authors, [(1, "alice", t1), (2, "bob", t2)]);
-    assert_eq!(store.revision(&incident.id, 1).await.expect("rev 1").body, "# Draft\n");
-    assert!(matches!(store.revision(&incident.id, 3).await, Err(StoreError::NotFound { .. })));
+    assert_eq!(
+        store.revision(&incident.id, 1).await.expect("rev 1").body,
+        "# Draft\n"
+    );
+    assert!(matches!(
+        store.revision(&incident.id, 3).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 pub async fn a_stale_review_save_is_refused_and_the_saved_text_kept(store: SharedStore) {
     let incident = created(&store, "INC-2024-0001").await;
-    store.save_review(&incident.id, 0, "alice's text", "alice", now()).await.expect("first");
-    let err = store.save_review(&incident.id, 0, "bob's text", "bob", now()).await.expect_err("stale");
-    assert!(matches!(err, StoreError::Conflict { expected: 0, actual: 1, .. }), "got {err:?}");
-    assert_eq!(store.review(&incident.id).await.expect("read").body, "alice's text");
-    assert_eq!(store.revisions(&incident.id).await.expect("history").len(), 1);
+    store
+        .save_review(&incident.id, 0, "alice's text", "alice", now())
+        .await
+        .expect("first");
+    let err = store
+        .save_review(&incident.id, 0, "bob's text", "bob", now())
+        .await
+        .expect_err("stale");
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 0,
+                actual: 1,
+                ..
+            }
+        ),
+        "got {err:?}"
+    );
+    assert_eq!(
+        store.review(&incident.id).await.expect("read").body,
+        "alice's text"
+    );
+    assert_eq!(
+        store.revisions(&incident.id).await.expect("history").len(),
+        1
+    );
 }
 
 pub async fn re_importing_events_adds_nothing_and_order_is_by_time_then_source(store: SharedStore) {
@@ -311,12 +411,19 @@ pub async fn re_importing_events_adds_nothing_and_order_is_by_time_then_source(s
     ];
     let added = store.add_events(&incident.id, &events).await.expect("add");
     assert_eq!((added.inserted, added.already_present), (4, 0));
-    let again = store.add_events(&incident.id, &events).await.expect("re-add");
+    let again = store
+        .add_events(&incident.id, &events)
+        .await
+        .expect("re-add");
     assert_eq!((again.inserted, again.already_present), (0, 4));
     let stored = store.events(&incident.id).await.expect("events");
     let refs: Vec<_> = stored.iter().map(|e| e.source_ref.as_str()).collect();
     assert_eq!(refs, ["grafana:1", "irc:1", "slack:1", "slack:2"]);
-    assert_eq!(stored[1].at.to_string(), "2024-03-31T00:42:40+01:00", "original offset kept");
+    assert_eq!(
+        stored[1].at.to_string(),
+        "2024-03-31T00:42:40+01:00",
+        "original offset kept"
+    );
     assert_eq!(stored[2], events[3], "every field survives");
 }
 
@@ -324,29 +431,61 @@ pub async fn the_same_source_ref_may_appear_in_two_incidents(store: SharedStore)
     let a = created(&store, "INC-2024-0001").await;
     let b = created(&store, "INC-2024-0002").await;
     let event = sample_event("pagerduty:R1", "2024-03-30T23:43:51Z", "pagerduty");
-    assert_eq!(store.add_events(&a.id, &[event.clone()]).await.expect("a").inserted, 1);
-    assert_eq!(store.add_events(&b.id, &[event]).await.expect("b").inserted, 1);
+    assert_eq!(
+        store
+            .add_events(&a.id, std::slice::from_ref(&event))
+            .await
+            .expect("a")
+            .inserted,
+        1
+    );
+    assert_eq!(
+        store.add_events(&b.id, &[event]).await.expect("b").inserted,
+        1
+    );
 }
 
 pub async fn event_flags_and_kinds_can_be_changed(store: SharedStore) {
     let incident = created(&store, "INC-2024-0001").await;
     let event = sample_event("slack:1", "2024-03-30T23:43:05Z", "slack");
     store.add_events(&incident.id, &[event]).await.expect("add");
-    let change = EventChange { key_moment: Some(true), hidden: Some(true), kind: Some(EventKind::Decision) };
-    let changed = store.change_event(&incident.id, "slack:1", &change).await.expect("change");
+    let change = EventChange {
+        key_moment: Some(true),
+        hidden: Some(true),
+        kind: Some(EventKind::Decision),
+    };
+    let changed = store
+        .change_event(&incident.id, "slack:1", &change)
+        .await
+        .expect("change");
     assert!(changed.key_moment && changed.hidden);
     assert_eq!(changed.kind, EventKind::Decision);
-    assert_eq!(store.events(&incident.id).await.expect("events")[0], changed);
+    assert_eq!(
+        store.events(&incident.id).await.expect("events")[0],
+        changed
+    );
     let missing = store.change_event(&incident.id, "nope", &change).await;
-    assert!(matches!(missing, Err(StoreError::NotFound { .. })), "got {missing:?}");
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "got {missing:?}"
+    );
 }
 
 pub async fn action_items_are_numbered_per_incident_and_updates_are_versioned(store: SharedStore) {
     let a = created(&store, "INC-2024-0001").await;
     let b = created(&store, "INC-2024-0002").await;
-    let first = store.add_action(&a.id, &sample_action("one")).await.expect("add");
-    let second = store.add_action(&a.id, &sample_action("two")).await.expect("add");
-    let other = store.add_action(&b.id, &sample_action("three")).await.expect("add");
+    let first = store
+        .add_action(&a.id, &sample_action("one"))
+        .await
+        .expect("add");
+    let second = store
+        .add_action(&a.id, &sample_action("two"))
+        .await
+        .expect("add");
+    let other = store
+        .add_action(&b.id, &sample_action("three"))
+        .await
+        .expect("add");
     assert_eq!((first.number, second.number, other.number), (1, 2, 1));
     assert_eq!(first.version, 1);
     let mut done = first.clone();
@@ -354,7 +493,9 @@ pub async fn action_items_are_numbered_per_incident_and_updates_are_versioned(st
     let done = store.update_action(&a.id, &done).await.expect("update");
     assert_eq!(done.version, 2);
     let mut stale = first.clone();
-    stale.status = ActionStatus::WontDo { reason: "no".into() };
+    stale.status = ActionStatus::WontDo {
+        reason: "no".into(),
+    };
     let err = store.update_action(&a.id, &stale).await.expect_err("stale");
     assert!(matches!(err, StoreError::Conflict { .. }), "got {err:?}");
     let stored = store.actions(&a.id).await.expect("actions");
@@ -363,16 +504,34 @@ pub async fn action_items_are_numbered_per_incident_and_updates_are_versioned(st
 
 pub async fn factors_and_participants_round_trip(store: SharedStore) {
     let record = sample_record("INC-2024-0001");
-    let incident = store.create_incident(&record.incident).await.expect("create");
-    store.add_events(&incident.id, &record.events).await.expect("events");
+    let incident = store
+        .create_incident(&record.incident)
+        .await
+        .expect("create");
+    store
+        .add_events(&incident.id, &record.events)
+        .await
+        .expect("events");
     for f in &record.factors {
         store.add_factor(&incident.id, f).await.expect("factor");
     }
     for p in &record.participants {
-        store.add_participant(&incident.id, p).await.expect("participant");
+        store
+            .add_participant(&incident.id, p)
+            .await
+            .expect("participant");
     }
-    assert_eq!(store.factors(&incident.id).await.expect("factors"), record.factors);
-    assert_eq!(store.participants(&incident.id).await.expect("participants"), record.participants);
+    assert_eq!(
+        store.factors(&incident.id).await.expect("factors"),
+        record.factors
+    );
+    assert_eq!(
+        store
+            .participants(&incident.id)
+            .await
+            .expect("participants"),
+        record.participants
+    );
 }
 
 pub async fn incident_lists_filter_and_page(store: SharedStore) {
@@ -386,19 +545,51 @@ pub async fn incident_lists_filter_and_page(store: SharedStore) {
         }
         store.create_incident(&incident).await.expect("create");
     }
-    let all = store.list_incidents(&IncidentFilter::default()).await.expect("list");
+    let all = store
+        .list_incidents(&IncidentFilter::default())
+        .await
+        .expect("list");
     assert_eq!(all.len(), 5);
-    let active = IncidentFilter { status: Some(IncidentStatus::Active), ..Default::default() };
+    let active = IncidentFilter {
+        status: Some(IncidentStatus::Active),
+        ..Default::default()
+    };
     assert_eq!(store.list_incidents(&active).await.expect("list").len(), 2);
-    let by_service = IncidentFilter { service: Some("checkout".into()), ..Default::default() };
-    assert_eq!(store.list_incidents(&by_service).await.expect("list").len(), 2);
-    let by_text = IncidentFilter { text: Some("LATENCY".into()), ..Default::default() };
+    let by_service = IncidentFilter {
+        service: Some("checkout".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        store.list_incidents(&by_service).await.expect("list").len(),
+        2
+    );
+    let by_text = IncidentFilter {
+        text: Some("LATENCY".into()),
+        ..Default::default()
+    };
     assert_eq!(store.list_incidents(&by_text).await.expect("list").len(), 2);
-    let by_tag = IncidentFilter { tag: Some("failover".into()), ..Default::default() };
+    let by_tag = IncidentFilter {
+        tag: Some("failover".into()),
+        ..Default::default()
+    };
     assert_eq!(store.list_incidents(&by_tag).await.expect("list").len(), 5);
-    let page = IncidentFilter { limit: Some(2), offset: 2, ..Default::default() };
-    let ids: Vec<_> = store.list_incidents(&page).await.expect("list").into_iter().map(|i| i.id.to_string()).collect();
-    assert_eq!(ids, ["INC-2024-0003", "INC-2024-0002"], "newest id first, then paged");
+    let page = IncidentFilter {
+        limit: Some(2),
+        offset: 2,
+        ..Default::default()
+    };
+    let ids: Vec<_> = store
+        .list_incidents(&page)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|i| i.id.to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        ["INC-2024-0003", "INC-2024-0002"],
+        "newest id first, then paged"
+    );
 }
 
 pub async fn incident_ids_are_allocated_in_sequence_per_prefix_and_year(store: SharedStore) {
@@ -406,13 +597,27 @@ pub async fn incident_ids_are_allocated_in_sequence_per_prefix_and_year(store: S
     let b = store.next_incident_id("INC", 2026).await.expect("id");
     let c = store.next_incident_id("INC", 2027).await.expect("id");
     let d = store.next_incident_id("NM", 2026).await.expect("id");
-    assert_eq!([a.as_str(), b.as_str(), c.as_str(), d.as_str()], ["INC-2026-0001", "INC-2026-0002", "INC-2027-0001", "NM-2026-0001"]);
+    assert_eq!(
+        [a.as_str(), b.as_str(), c.as_str(), d.as_str()],
+        [
+            "INC-2026-0001",
+            "INC-2026-0002",
+            "INC-2027-0001",
+            "NM-2026-0001"
+        ]
+    );
 }
 
 pub async fn an_imported_record_reads_back_identically(store: SharedStore) {
     let record = sample_record("INC-2024-0001");
-    let summary = store.import_records(std::slice::from_ref(&record), "import", now()).await.expect("import");
-    assert_eq!((summary.created, summary.updated, summary.events_added), (1, 0, 2));
+    let summary = store
+        .import_records(std::slice::from_ref(&record), "import", now())
+        .await
+        .expect("import");
+    assert_eq!(
+        (summary.created, summary.updated, summary.events_added),
+        (1, 0, 2)
+    );
     let mut read = store.record(&record.incident.id).await.expect("record");
     assert_eq!(read.incident.version, 1);
     read.incident.version = record.incident.version;
@@ -432,22 +637,46 @@ pub async fn an_import_with_a_bad_record_writes_nothing(store: SharedStore) {
     twice.incident.title = "one".into();
     let mut again = twice.clone();
     again.incident.title = "two".into();
-    let err = store.import_records(&[good.clone(), twice, again], "import", now()).await.expect_err("must fail");
+    let err = store
+        .import_records(&[good.clone(), twice, again], "import", now())
+        .await
+        .expect_err("must fail");
     assert!(matches!(err, StoreError::Duplicate { .. }), "got {err:?}");
-    assert!(store.list_incidents(&IncidentFilter::default()).await.expect("list").is_empty(), "nothing written");
-    assert!(matches!(store.incident(&good.incident.id).await, Err(StoreError::NotFound { .. })));
+    assert!(
+        store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .expect("list")
+            .is_empty(),
+        "nothing written"
+    );
+    assert!(matches!(
+        store.incident(&good.incident.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 pub async fn re_importing_a_record_updates_it_and_keeps_history(store: SharedStore) {
     let record = sample_record("INC-2024-0001");
-    store.import_records(std::slice::from_ref(&record), "import", now()).await.expect("import");
+    store
+        .import_records(std::slice::from_ref(&record), "import", now())
+        .await
+        .expect("import");
     let mut edited = record.clone();
     edited.incident.title = "Edited in git".into();
     edited.review.push_str("\nA new paragraph.\n");
-    edited.events.push(sample_event("git:abc", "2024-03-31T07:12:40Z", "git"));
+    edited
+        .events
+        .push(sample_event("git:abc", "2024-03-31T07:12:40Z", "git"));
     edited.actions[0].status = ActionStatus::InProgress;
-    let summary = store.import_records(&[edited.clone()], "git", now()).await.expect("re-import");
-    assert_eq!((summary.created, summary.updated, summary.events_added), (0, 1, 1));
+    let summary = store
+        .import_records(&[edited.clone()], "git", now())
+        .await
+        .expect("re-import");
+    assert_eq!(
+        (summary.created, summary.updated, summary.events_added),
+        (0, 1, 1)
+    );
     let read = store.record(&record.incident.id).await.expect("record");
     assert_eq!(read.incident.title, "Edited in git");
     assert_eq!(read.review, edited.review);
@@ -456,6 +685,16 @@ pub async fn re_importing_a_record_updates_it_and_keeps_history(store: SharedSto
     let history = store.revisions(&record.incident.id).await.expect("history");
     assert_eq!(history.len(), 2, "the earlier text is kept as a revision");
     // Unchanged re-import writes no new revision.
-    store.import_records(&[edited], "git", now()).await.expect("again");
-    assert_eq!(store.revisions(&record.incident.id).await.expect("history").len(), 2);
+    store
+        .import_records(&[edited], "git", now())
+        .await
+        .expect("again");
+    assert_eq!(
+        store
+            .revisions(&record.incident.id)
+            .await
+            .expect("history")
+            .len(),
+        2
+    );
 }

@@ -29,7 +29,12 @@ pub enum StoreError {
         "{what} `{key}` was changed by someone else (you had version {expected}, it is now \
          {actual}); reload and apply your change again"
     )]
-    Conflict { what: &'static str, key: String, expected: i64, actual: i64 },
+    Conflict {
+        what: &'static str,
+        key: String,
+        expected: i64,
+        actual: i64,
+    },
     #[error("{0}")]
     Invalid(#[from] ValidationError),
     /// The database itself failed; the message carries the operation for context.
@@ -136,11 +141,9 @@ pub trait Store: Send + Sync {
     async fn actions(&self, id: &IncidentId) -> StoreResult<Vec<ActionItem>>;
 
     /// Save a changed action item; `action.version` is the version the change was based on.
-    async fn update_action(&self, id: &IncidentId, action: &ActionItem)
-    -> StoreResult<ActionItem>;
+    async fn update_action(&self, id: &IncidentId, action: &ActionItem) -> StoreResult<ActionItem>;
 
-    async fn add_participant(&self, id: &IncidentId, participant: &Participant)
-    -> StoreResult<()>;
+    async fn add_participant(&self, id: &IncidentId, participant: &Participant) -> StoreResult<()>;
 
     async fn participants(&self, id: &IncidentId) -> StoreResult<Vec<Participant>>;
 
