@@ -11,8 +11,8 @@ use secondstory_domain::{
     RecordedTime, Revision, RevisionSummary, TimelineEvent, Visibility,
 };
 use secondstory_store::{
-    AddedEvents, EventChange, ImportSummary, IncidentFilter, ReviewDocument, Store, StoreError,
-    StoreResult,
+    AddedEvents, EventChange, EventFeed, ImportSummary, IncidentFilter, ReviewDocument, Store,
+    StoreError, StoreResult,
 };
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -736,6 +736,25 @@ impl Store for SqlStore {
             context: "adding timeline events".into(),
             message: "gave up after repeated deadlocks".into(),
         })
+    }
+
+    async fn add_events_from(
+        &self,
+        id: &IncidentId,
+        feed: &mut (dyn EventFeed + Send),
+    ) -> StoreResult<AddedEvents> {
+        let mut tx = self.begin().await?;
+        require_incident(&mut tx, id).await?;
+        let mut added = AddedEvents::default();
+        // Dropping the transaction on any error rolls it back.
+        while let Some(batch) = feed.next_batch().map_err(StoreError::FeedFailed)? {
+            let inserted = insert_events(&mut tx, id, &batch).await?;
+            feed.inserted(inserted);
+            added.inserted += inserted;
+            added.already_present += batch.len() - inserted;
+        }
+        tx.commit().await.map_err(db("adding timeline events"))?;
+        Ok(added)
     }
 
     async fn events(&self, id: &IncidentId) -> StoreResult<Vec<TimelineEvent>> {

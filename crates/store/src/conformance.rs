@@ -14,7 +14,7 @@ use secondstory_domain::{
     Participant, Priority, RecordedTime, SeverityScale, TimelineEvent, Visibility,
 };
 
-use crate::{EventChange, IncidentFilter, Store, StoreError};
+use crate::{EventChange, EventFeed, IncidentFilter, Store, StoreError};
 
 /// Generates one `#[tokio::test]` per conformance case for a backend.
 ///
@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
             every_review_save_is_a_revision_with_author_and_time,
             a_stale_review_save_is_refused_and_the_saved_text_kept,
             re_importing_events_adds_nothing_and_order_is_by_time_then_source,
+            a_fed_import_is_one_transaction_and_a_failing_feed_writes_nothing,
             the_same_source_ref_may_appear_in_two_incidents,
             event_flags_and_kinds_can_be_changed,
             action_items_are_numbered_per_incident_and_updates_are_versioned,
@@ -697,4 +698,63 @@ pub async fn re_importing_a_record_updates_it_and_keeps_history(store: SharedSto
             .len(),
         2
     );
+}
+
+/// Feeds prepared batches, then optionally fails.
+struct Batches {
+    batches: std::vec::IntoIter<Vec<TimelineEvent>>,
+    fail_at_end: bool,
+    inserted: Vec<usize>,
+}
+
+impl EventFeed for Batches {
+    fn next_batch(&mut self) -> Result<Option<Vec<TimelineEvent>>, String> {
+        match self.batches.next() {
+            Some(batch) => Ok(Some(batch)),
+            None if self.fail_at_end => Err("line 3: not a log line".into()),
+            None => Ok(None),
+        }
+    }
+
+    fn inserted(&mut self, count: usize) {
+        self.inserted.push(count);
+    }
+}
+
+pub async fn a_fed_import_is_one_transaction_and_a_failing_feed_writes_nothing(store: SharedStore) {
+    let incident = created(&store, "INC-2024-0001").await;
+    let batch = |refs: &[&str]| -> Vec<TimelineEvent> {
+        refs.iter()
+            .map(|r| sample_event(r, "2024-03-30T23:44:30Z", "slack"))
+            .collect()
+    };
+    let mut failing = Batches {
+        batches: vec![batch(&["a", "b"]), batch(&["c"])].into_iter(),
+        fail_at_end: true,
+        inserted: vec![],
+    };
+    let err = store
+        .add_events_from(&incident.id, &mut failing)
+        .await
+        .expect_err("feed fails");
+    assert!(
+        matches!(&err, StoreError::FeedFailed(m) if m.contains("line 3")),
+        "got {err:?}"
+    );
+    assert!(err.to_string().contains("nothing was imported"), "{err}");
+    assert!(
+        store.events(&incident.id).await.expect("events").is_empty(),
+        "rolled back"
+    );
+    let mut feed = Batches {
+        batches: vec![batch(&["a", "b"]), batch(&["b", "c"])].into_iter(),
+        fail_at_end: false,
+        inserted: vec![],
+    };
+    let added = store
+        .add_events_from(&incident.id, &mut feed)
+        .await
+        .expect("feed");
+    assert_eq!((added.inserted, added.already_present), (3, 1));
+    assert_eq!(feed.inserted, [2, 1], "each batch reports its new events");
 }

@@ -37,6 +37,9 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Invalid(#[from] ValidationError),
+    /// The caller's event feed failed; the transaction was rolled back.
+    #[error("{0}; nothing was imported")]
+    FeedFailed(String),
     /// The database itself failed; the message carries the operation for context.
     #[error("database error while {context}: {message}")]
     Backend { context: String, message: String },
@@ -59,6 +62,17 @@ pub struct AddedEvents {
     pub inserted: usize,
     /// Events whose `source_ref` the incident already had: re-imports add nothing.
     pub already_present: usize,
+}
+
+/// A source of timeline events in batches, for [`Store::add_events_from`].
+pub trait EventFeed {
+    /// The next batch, `Ok(None)` when done, or an error that aborts the whole import.
+    fn next_batch(&mut self) -> Result<Option<Vec<TimelineEvent>>, String>;
+
+    /// How many events of the batch just returned were new to the incident.
+    fn inserted(&mut self, count: usize) {
+        let _ = count;
+    }
 }
 
 /// How a list of incidents is narrowed and ordered.
@@ -103,6 +117,14 @@ pub trait Store: Send + Sync {
         &self,
         id: &IncidentId,
         events: &[TimelineEvent],
+    ) -> StoreResult<AddedEvents>;
+
+    /// Add events as a feed produces them, all in one transaction: memory stays flat however
+    /// large the import, and a feed that fails (a bad record) leaves nothing written.
+    async fn add_events_from(
+        &self,
+        id: &IncidentId,
+        feed: &mut (dyn EventFeed + Send),
     ) -> StoreResult<AddedEvents>;
 
     /// The timeline in merge order: time, then source, then insertion order.

@@ -7,6 +7,7 @@ pub mod incident;
 pub mod participant;
 pub mod review;
 pub mod timeline;
+pub mod timeline_import;
 pub mod transfer;
 
 use secondstory_domain::RecordedTime;

@@ -30,6 +30,8 @@ pub enum TimelineCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Import events from chat exports, IRC logs, paging, alerting, deploys, CSV/JSONL.
+    Import(super::timeline_import::ImportArgs),
     /// Mark an event as a key moment, hide it, or change its kind (found by its ref).
     #[command(
         after_help = "Example:\n  secondstory timeline mark INC-2026-0001 manual:1764062040000000:1 --key --kind decision"
@@ -77,6 +79,7 @@ pub struct AddArgs {
 pub async fn run(app: &App, command: TimelineCommand) -> Result<(), CliError> {
     match command {
         TimelineCommand::Add(args) => add(app, args).await,
+        TimelineCommand::Import(args) => super::timeline_import::run(app, args).await,
         TimelineCommand::List {
             id,
             all,

@@ -1,0 +1,359 @@
+//! `secondstory timeline import`: traces from chat, paging, alerting and deploys into a timeline.
+//!
+//! Each path's format is given with `--from` or detected from its content (and said). Events
+//! stream from the importers into the store in batches inside one transaction, so memory stays
+//! flat and a bad record anywhere leaves nothing written (unless `--skip-invalid`, which imports
+//! the rest and lists every skipped record). By default only events within the incident's window,
+//! widened by a margin, are kept, the way Morgue pulled chat for an incident's span.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::{SignedDuration, Timestamp};
+use secondstory_domain::{Incident, TimelineEvent};
+use secondstory_import::{ColumnMapping, EventStream, Format, ImportItem, ImportOptions};
+use secondstory_store::{EventFeed, Store};
+
+use crate::app::{App, CliError, incident_id};
+use crate::output;
+
+/// Events per insert batch: large enough for multi-row inserts, small enough for flat memory.
+const BATCH: usize = 5_000;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  secondstory timeline import --incident INC-4711 slack-export.zip
+  secondstory timeline import --incident INC-4711 --tz Europe/Berlin ~/irclogs/quaystone/#dbops.log
+  secondstory timeline import --incident INC-4711 --from irc-plain --date 2024-03-30 --tz Europe/Berlin --channel '#dbops' pasted.txt
+  secondstory timeline import --incident INC-4711 --from csv --time-column when --text-column what --actor-column who notes.csv
+  secondstory timeline import --incident INC-4711 --dry-run alertmanager/
+
+Formats: slack, irc-irssi, irc-weechat, irc-znc, irc-hexchat, irc-plain, pagerduty-log-entries,
+pagerduty-webhook, alertmanager, grafana, opsgenie, git-log, github-deployment, github-issue,
+jira-issue, morgue-sql, csv, jsonl.")]
+pub struct ImportArgs {
+    #[arg(long)]
+    incident: String,
+    /// The format of every PATH; default: detected from each file's content.
+    #[arg(long = "from", value_name = "FORMAT")]
+    format: Option<String>,
+    /// Files or directories (a Slack export as ZIP or directory; a directory of webhook bodies).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Time zone of logs written in local time (IRC, CSV without offsets), e.g. Europe/Berlin.
+    #[arg(long)]
+    tz: Option<String>,
+    /// The date of a log that has none (pasted IRC transcripts), e.g. 2024-03-30.
+    #[arg(long)]
+    date: Option<String>,
+    /// Only these channels (Slack or IRC; repeatable).
+    #[arg(long = "channel")]
+    channels: Vec<String>,
+    /// Only events at or after this time (default: the incident window minus the margin).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events before this time (default: the incident window plus the margin).
+    #[arg(long)]
+    until: Option<String>,
+    /// How far beyond the incident's known times to import, e.g. 2h, 30m.
+    #[arg(long, default_value = "2h")]
+    margin: String,
+    /// Import everything, ignoring the incident window.
+    #[arg(long, conflicts_with_all = ["since", "until"])]
+    all_time: bool,
+    /// Leave out IRC joins, parts, quits and nick changes.
+    #[arg(long)]
+    drop_presence: bool,
+    /// Import what can be read and list every record that could not be.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Show what would be imported without writing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// CSV/JSONL: the column with the time.
+    #[arg(long, default_value = "time")]
+    time_column: String,
+    /// CSV/JSONL: the column with the text.
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    /// CSV/JSONL: the column with who acted.
+    #[arg(long)]
+    actor_column: Option<String>,
+    /// CSV/JSONL: strftime format of the time column when it is not RFC 3339, e.g. "%d/%m/%Y %H:%M".
+    #[arg(long)]
+    time_format: Option<String>,
+}
+
+pub async fn run(app: &App, args: ImportArgs) -> Result<(), CliError> {
+    let id = incident_id(&args.incident)?;
+    let incident = app.store.incident(&id).await?;
+    let options = options(&args)?;
+    let window = window(app, &args, &incident)?;
+    let explicit = match &args.format {
+        Some(name) => Some(Format::from_name(name).ok_or_else(|| {
+            CliError::invalid(format!(
+                "--from: `{name}` is not a format (expected one of: {})",
+                Format::ALL.map(Format::name).join(", ")
+            ))
+        })?),
+        None => None,
+    };
+    // Open every input first: a missing file or an undetectable format stops before any work.
+    let mut streams = Vec::with_capacity(args.paths.len());
+    for path in &args.paths {
+        let format = match explicit {
+            Some(format) => format,
+            None => {
+                let format = secondstory_import::detect_format(path).map_err(import_error)?;
+                eprintln!("{}: detected {format}", path.display());
+                format
+            }
+        };
+        streams
+            .push(secondstory_import::read_events(path, format, &options).map_err(import_error)?);
+    }
+    let mut feed = Feed::new(streams, window, std::io::stderr().is_terminal());
+    if args.dry_run {
+        let existing: BTreeSet<String> = app
+            .store
+            .events(&id)
+            .await?
+            .into_iter()
+            .map(|e| e.source_ref)
+            .collect();
+        let mut new_events = Vec::new();
+        while let Some(batch) = feed.next_batch().map_err(CliError::invalid)? {
+            let fresh: Vec<TimelineEvent> = batch
+                .into_iter()
+                .filter(|e| !existing.contains(&e.source_ref))
+                .collect();
+            feed.inserted(fresh.len());
+            new_events.extend(fresh);
+        }
+        feed.finish();
+        new_events.sort_by(TimelineEvent::merge_order);
+        new_events.dedup_by(|a, b| a.source_ref == b.source_ref);
+        super::timeline::print_events(&new_events);
+        feed.print_summary(&id.to_string(), true);
+        return Ok(());
+    }
+    let added = app.store.add_events_from(&id, &mut feed).await;
+    feed.finish();
+    added?;
+    feed.print_summary(&id.to_string(), false);
+    Ok(())
+}
+
+fn import_error(e: secondstory_import::ImportError) -> CliError {
+    CliError::invalid(e.to_string())
+}
+
+fn options(args: &ImportArgs) -> Result<ImportOptions, CliError> {
+    let tz = args
+        .tz
+        .as_deref()
+        .map(|name| {
+            jiff::tz::TimeZone::get(name).map_err(|e| {
+                CliError::invalid(format!("--tz: `{name}` is not an IANA time zone name: {e}"))
+            })
+        })
+        .transpose()?;
+    let date = args
+        .date
+        .as_deref()
+        .map(|d| {
+            d.parse::<jiff::civil::Date>().map_err(|e| {
+                CliError::invalid(format!("--date: `{d}` is not a date like 2024-03-30: {e}"))
+            })
+        })
+        .transpose()?;
+    Ok(ImportOptions {
+        tz,
+        date,
+        channels: args.channels.clone(),
+        since: None,
+        until: None,
+        drop_presence: args.drop_presence,
+        skip_invalid: args.skip_invalid,
+        irc_channel: args.channels.first().cloned(),
+        columns: ColumnMapping {
+            time: args.time_column.clone(),
+            text: args.text_column.clone(),
+            actor: args.actor_column.clone(),
+            time_format: args.time_format.clone(),
+            ..ColumnMapping::default()
+        },
+    })
+}
+
+/// The span of time to keep: explicit bounds, or the incident's known times widened by the margin.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+}
+
+impl Window {
+    fn contains(&self, at: Timestamp) -> bool {
+        self.since.is_none_or(|s| at >= s) && self.until.is_none_or(|u| at < u)
+    }
+
+    fn describe(&self) -> String {
+        let show = |t: Option<Timestamp>| t.map_or_else(|| "…".to_owned(), |t| t.to_string());
+        format!("{} to {}", show(self.since), show(self.until))
+    }
+}
+
+fn window(app: &App, args: &ImportArgs, incident: &Incident) -> Result<Window, CliError> {
+    if args.all_time {
+        return Ok(Window {
+            since: None,
+            until: None,
+        });
+    }
+    let bound = |field: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|v| super::time_arg(app, field, v).map(|t| t.instant()))
+            .transpose()
+    };
+    let (since, until) = (bound("since", &args.since)?, bound("until", &args.until)?);
+    let margin: SignedDuration = args.margin.parse().map_err(|e| {
+        CliError::invalid(format!(
+            "--margin: `{}` is not a duration like 2h or 30m: {e}",
+            args.margin
+        ))
+    })?;
+    let known: Vec<Timestamp> = incident
+        .times
+        .named()
+        .iter()
+        .filter_map(|(_, t)| t.as_ref().map(|t| t.instant()))
+        .collect();
+    let earliest = known
+        .iter()
+        .min()
+        .map(|t| t.saturating_sub(margin).unwrap_or(*t));
+    let latest = if incident.times.resolved.is_some() {
+        known
+            .iter()
+            .max()
+            .map(|t| t.saturating_add(margin).unwrap_or(*t))
+    } else {
+        None
+    };
+    Ok(Window {
+        since: since.or(earliest),
+        until: until.or(latest),
+    })
+}
+
+/// Reads the streams in order, keeps what is in the window, and counts per source.
+struct Feed {
+    streams: std::vec::IntoIter<EventStream>,
+    current: Option<EventStream>,
+    window: Window,
+    read: BTreeMap<String, usize>,
+    filtered: usize,
+    skipped: Vec<String>,
+    inserted: usize,
+    offered: usize,
+    progress: ProgressBar,
+}
+
+impl Feed {
+    fn new(streams: Vec<EventStream>, window: Window, on_terminal: bool) -> Self {
+        let progress = if on_terminal {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
+        progress.set_style(
+            ProgressStyle::with_template("{spinner} {pos} events read {msg} ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        Feed {
+            streams: streams.into_iter(),
+            current: None,
+            window,
+            read: BTreeMap::new(),
+            filtered: 0,
+            skipped: Vec::new(),
+            inserted: 0,
+            offered: 0,
+            progress,
+        }
+    }
+
+    fn finish(&self) {
+        self.progress.finish_and_clear();
+    }
+
+    fn print_summary(&self, id: &str, dry_run: bool) {
+        for reason in &self.skipped {
+            eprintln!("skipped: {reason}");
+        }
+        let verb = if dry_run { "would import" } else { "imported" };
+        println!(
+            "{verb} {} new event(s) into {id}; {} already present; {} outside {} (see --all-time); {} skipped",
+            self.inserted,
+            self.offered - self.inserted,
+            self.filtered,
+            self.window.describe(),
+            self.skipped.len()
+        );
+        let rows: Vec<Vec<String>> = self
+            .read
+            .iter()
+            .map(|(source, n)| vec![source.clone(), n.to_string()])
+            .collect();
+        output::table(&["SOURCE", "EVENTS READ"], &rows);
+    }
+}
+
+impl EventFeed for Feed {
+    fn next_batch(&mut self) -> Result<Option<Vec<TimelineEvent>>, String> {
+        let mut batch = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            if self.current.is_none() {
+                match self.streams.next() {
+                    Some(stream) => self.current = Some(stream),
+                    None => break,
+                }
+            }
+            let Some(stream) = self.current.as_mut() else {
+                break;
+            };
+            match stream.next() {
+                None => self.current = None,
+                Some(Err(e)) => return Err(e.to_string()),
+                Some(Ok(ImportItem::Skipped(skipped))) => {
+                    self.skipped.push(skipped.error.to_string())
+                }
+                Some(Ok(ImportItem::Event(event))) => {
+                    *self.read.entry(event.source.to_string()).or_default() += 1;
+                    self.progress.inc(1);
+                    if self.window.contains(event.at.instant()) {
+                        batch.push(event);
+                    } else {
+                        self.filtered += 1;
+                    }
+                }
+            }
+        }
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        self.offered += batch.len();
+        Ok(Some(batch))
+    }
+
+    fn inserted(&mut self, count: usize) {
+        self.inserted += count;
+        self.progress
+            .set_message(format!("· {} new", self.inserted));
+    }
+}
