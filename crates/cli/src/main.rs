@@ -6,6 +6,7 @@
 
 mod app;
 mod commands;
+mod lint_command;
 mod output;
 mod settings;
 
@@ -80,10 +81,22 @@ enum Command {
         after_help = "Example:\n  secondstory --database sqlite:demo.db demo && secondstory --database sqlite:demo.db incident show INC-4711"
     )]
     Demo,
+    /// Check review prose for blame, counterfactuals, hindsight and judgmental wording.
+    Lint(lint_command::LintArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The linter needs no database: it runs without opening one.
+    if let Command::Lint(args) = &cli.command {
+        return match lint_command::run_lint(args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -120,6 +133,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Export(args) => commands::transfer::export(&app, args).await,
         Command::Import(args) => commands::transfer::import(&app, args).await,
         Command::Demo => commands::demo::run(&app).await,
+        // Handled in main before a database is opened.
+        Command::Lint(_) => Ok(()),
     };
     app.close().await;
     result

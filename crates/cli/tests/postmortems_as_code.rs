@@ -46,13 +46,13 @@ fn review_body(n: usize) -> String {
     );
     body.push_str("    indented code block\n\n> quoted chat: \"nobody touched patroni\"\n\n- [x] done\n- [ ] not yet\n\n");
     body.push_str("<!-- a comment -->\n\nTrailing spaces for a hard break  \nnext line.\n");
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         body.push_str("\r\nCRLF line\r\n");
     }
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         body.push_str("\n---\n\nA thematic break above (not front matter).\n");
     }
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         body.push_str("no final newline");
     }
     body
@@ -61,7 +61,7 @@ fn review_body(n: usize) -> String {
 fn record(n: usize) -> IncidentRecord {
     let severities = SeverityScale::default();
     let awkward = |k: usize| AWKWARD_STRINGS[(n + k) % AWKWARD_STRINGS.len()].to_owned();
-    let resolved = n % 2 == 0;
+    let resolved = n.is_multiple_of(2);
     let incident = Incident::new(
         NewIncident {
             id: IncidentId::parse(&format!("INC-2025-{:04}", n + 1)).expect("id"),
@@ -80,12 +80,12 @@ fn record(n: usize) -> IncidentRecord {
                 IncidentStatus::Mitigated
             },
             services: vec![format!("svc-{n}"), "orders-api".into()],
-            tags: if n % 2 == 0 {
+            tags: if n.is_multiple_of(2) {
                 vec!["database".into()]
             } else {
                 vec![]
             },
-            visibility: if n % 4 == 0 {
+            visibility: if n.is_multiple_of(4) {
                 Visibility::Restricted(vec!["security".into()])
             } else {
                 Visibility::Everyone
@@ -103,7 +103,7 @@ fn record(n: usize) -> IncidentRecord {
     )
     .expect("valid incident");
     let mut incident = incident;
-    if n % 6 == 0 && resolved {
+    if n.is_multiple_of(6) && resolved {
         incident.review = ReviewStatus::NotRequired {
             reason: awkward(2).trim().to_owned(),
         };
@@ -295,9 +295,7 @@ fn re_importing_edited_files_updates_incidents_and_keeps_review_history() {
         db.ok(&["demo"]);
         let files = export(&db, "markdown", "out");
         let text = String::from_utf8(files["INC-4711.md"].clone()).expect("utf-8");
-        let edited = text
-            .replace("status: in-review", "status: in-review")
-            .replace("## Open questions", "## Open questions\n\nAdded in git.\n");
+        let edited = text.replace("## Open questions", "## Open questions\n\nAdded in git.\n");
         write(&db, "INC-4711.md", &edited);
         let out = db.ok(&["import", db.path("INC-4711.md").to_str().expect("utf-8")]);
         assert!(out.contains("0 incident(s) created, 1 updated"), "{out}");
@@ -326,10 +324,7 @@ fn a_bad_file_anywhere_imports_nothing_and_names_file_line_and_field() {
             ),
             (
                 "unclosed front matter",
-                good_text
-                    .replacen("\n---\n", "\n", 1)
-                    .replacen("---\n", "---\n", 1)
-                    .replace("\n---\n#", "\n#"),
+                good_text.replacen("\n---\n", "\n", 1),
                 "front matter is not closed",
             ),
             (

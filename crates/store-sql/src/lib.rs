@@ -47,6 +47,34 @@ impl Backend {
         }
     }
 
+    /// A positional parameter for generated multi-row statements. SQLite looks up every named
+    /// parameter (`$N` included) with a linear scan, which is quadratic over a statement with
+    /// thousands of parameters; its anonymous `?` binds by position without a lookup.
+    fn positional_parameter(self, n: usize) -> String {
+        match self {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
+    /// The whole timeline of an incident as one JSON array of rows, ordered. One row instead of
+    /// thousands: the SQLite driver hands rows between threads one by one, which dominated the
+    /// time to load a large timeline.
+    fn timeline_as_json(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "SELECT json_group_array(json_array(at_us, at_offset, at_zone, source, source_ref, \
+                 actor, kind, text, key_moment, hidden, evidence_url) ORDER BY at_us, source, id) \
+                 AS timeline FROM events WHERE incident_id = $1"
+            }
+            Backend::Postgres => {
+                "SELECT COALESCE(json_agg(json_build_array(at_us, at_offset, at_zone, source, \
+                 source_ref, actor, kind, text, key_moment, hidden, evidence_url) ORDER BY at_us, \
+                 source, id), '[]')::text AS timeline FROM events WHERE incident_id = $1"
+            }
+        }
+    }
+
     /// SQLite takes the write lock at BEGIN so two writers queue on busy_timeout instead of
     /// failing with SQLITE_BUSY when a reader tries to upgrade; PostgreSQL locks rows as it goes.
     fn begin_statement(self) -> &'static str {

@@ -19,7 +19,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 use crate::rows::{self, TimeColumns, get};
-use crate::{SqlStore, db, is_retryable};
+use crate::{Backend, SqlStore, db, is_retryable};
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
 
@@ -189,6 +189,7 @@ async fn fetch_incident(conn: &mut AnyConnection, id: &IncidentId) -> StoreResul
 /// Inserts events in multi-row batches, skipping `source_ref`s the incident already has.
 async fn insert_events(
     conn: &mut AnyConnection,
+    backend: Backend,
     id: &IncidentId,
     events: &[TimelineEvent],
 ) -> StoreResult<usize> {
@@ -208,7 +209,7 @@ async fn insert_events(
                 if c > 1 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("${}", p + c));
+                sql.push_str(&backend.positional_parameter(p + c));
             }
             sql.push(')');
         }
@@ -464,13 +465,16 @@ async fn fetch_all<T>(
 
 async fn fetch_events(
     conn: &mut AnyConnection,
+    backend: Backend,
     id: &IncidentId,
 ) -> StoreResult<Vec<TimelineEvent>> {
-    let sql = format!(
-        "SELECT {} FROM events WHERE incident_id = $1 ORDER BY at_us, source, id",
-        rows::EVENT_COLUMNS
-    );
-    fetch_all(conn, sql, id, "reading the timeline", rows::event).await
+    let row = sqlx::query(backend.timeline_as_json())
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("reading the timeline"))?;
+    let json: Option<String> = get(&row, "events", "timeline")?;
+    rows::events_from_json(json.as_deref().unwrap_or("[]"))
 }
 
 async fn fetch_actions(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<Vec<ActionItem>> {
@@ -541,7 +545,7 @@ impl SqlStore {
     ) -> StoreResult<(bool, usize)> {
         let id = &record.incident.id;
         insert_incident(conn, &record.incident).await?;
-        let added = insert_events(conn, id, &record.events).await?;
+        let added = insert_events(conn, self.backend, id, &record.events).await?;
         for factor in &record.factors {
             insert_factor(conn, id, factor).await?;
         }
@@ -571,7 +575,7 @@ impl SqlStore {
         if incident != existing {
             update_incident_row(conn, &incident).await?;
         }
-        let added = insert_events(conn, id, &record.events).await?;
+        let added = insert_events(conn, self.backend, id, &record.events).await?;
         for event in &record.events {
             sqlx::query(
                 "UPDATE events SET key_moment = $3, hidden = $4, kind = $5 \
@@ -720,7 +724,7 @@ impl Store for SqlStore {
         for attempt in 0..RETRIES {
             let mut tx = self.begin().await?;
             require_incident(&mut tx, id).await?;
-            let inserted = insert_events(&mut tx, id, events).await?;
+            let inserted = insert_events(&mut tx, self.backend, id, events).await?;
             match tx.commit().await {
                 Ok(()) => {
                     return Ok(AddedEvents {
@@ -748,7 +752,7 @@ impl Store for SqlStore {
         let mut added = AddedEvents::default();
         // Dropping the transaction on any error rolls it back.
         while let Some(batch) = feed.next_batch().map_err(StoreError::FeedFailed)? {
-            let inserted = insert_events(&mut tx, id, &batch).await?;
+            let inserted = insert_events(&mut tx, self.backend, id, &batch).await?;
             feed.inserted(inserted);
             added.inserted += inserted;
             added.already_present += batch.len() - inserted;
@@ -760,7 +764,7 @@ impl Store for SqlStore {
     async fn events(&self, id: &IncidentId) -> StoreResult<Vec<TimelineEvent>> {
         let mut conn = self.connection().await?;
         require_incident(&mut conn, id).await?;
-        fetch_events(&mut conn, id).await
+        fetch_events(&mut conn, self.backend, id).await
     }
 
     async fn change_event(
@@ -937,7 +941,7 @@ impl Store for SqlStore {
             rows::participant,
         )
         .await?;
-        let events = fetch_events(&mut conn, id).await?;
+        let events = fetch_events(&mut conn, self.backend, id).await?;
         let factors = fetch_all(
             &mut conn,
             "SELECT category, description, event_refs FROM factors WHERE incident_id = $1 ORDER BY position".into(),

@@ -148,6 +148,48 @@ pub(crate) fn event(row: &AnyRow) -> Result<TimelineEvent, StoreError> {
     })
 }
 
+/// One event as the timeline query's JSON array lists its columns.
+type EventJson = (
+    i64,
+    i64,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+);
+
+/// Decodes the timeline query's JSON array (see `Backend::timeline_as_json`).
+pub(crate) fn events_from_json(json: &str) -> Result<Vec<TimelineEvent>, StoreError> {
+    const T: &str = "events";
+    let rows: Vec<EventJson> = serde_json::from_str(json).map_err(|e| corrupt(T, "*", e))?;
+    rows.into_iter()
+        .map(
+            |(micros, offset, zone, source, source_ref, actor, kind, text, key, hidden, url)| {
+                let offset = i32::try_from(offset).map_err(|e| corrupt(T, "at_offset", e))?;
+                Ok(TimelineEvent {
+                    at: RecordedTime::from_parts(micros, offset, zone)
+                        .map_err(|e| corrupt(T, "at", e))?,
+                    source: EventSource::parse(&source).map_err(|e| corrupt(T, "source", e))?,
+                    source_ref,
+                    actor,
+                    kind: kind
+                        .parse::<EventKind>()
+                        .map_err(|e| corrupt(T, "kind", e))?,
+                    text,
+                    key_moment: key != 0,
+                    hidden: hidden != 0,
+                    evidence_url: url,
+                })
+            },
+        )
+        .collect()
+}
+
 pub(crate) fn factor(row: &AnyRow) -> Result<ContributingFactor, StoreError> {
     const T: &str = "factors";
     Ok(ContributingFactor {

@@ -1,0 +1,467 @@
+//! The rule book: the compiled-in `rules.toml` parsed once, its pattern macros expanded and its
+//! regexes and Aho-Corasick trigger automaton compiled once (lazily, on first use).
+//!
+//! The engine (`engine.rs`) runs these compiled rules over prose blocks; `docs.rs` renders them into
+//! docs/RULES.md; the printers (`report.rs`) use their ids, summaries and categories.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+/// The rule data, compiled into the binary.
+pub const RULES_TOML: &str = include_str!("rules.toml");
+
+/// What kind of harm a finding's wording does to learning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    Blame,
+    Counterfactual,
+    Judgmental,
+    Minimising,
+    RootCause,
+    Punitive,
+}
+
+impl Category {
+    /// Every category, in documentation order.
+    pub const ALL: [Category; 6] = [
+        Category::Blame,
+        Category::Counterfactual,
+        Category::Judgmental,
+        Category::Minimising,
+        Category::RootCause,
+        Category::Punitive,
+    ];
+
+    /// The identifier used in configuration, JSON and SARIF (`root-cause`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Blame => "blame",
+            Category::Counterfactual => "counterfactual",
+            Category::Judgmental => "judgmental",
+            Category::Minimising => "minimising",
+            Category::RootCause => "root-cause",
+            Category::Punitive => "punitive",
+        }
+    }
+
+    /// Parses a category identifier as written by [`Category::as_str`].
+    pub fn parse(text: &str) -> Option<Category> {
+        Category::ALL
+            .into_iter()
+            .find(|category| category.as_str() == text)
+    }
+
+    /// Rule id used for terms added through the options' `extra_terms`.
+    pub fn custom_rule_id(self) -> String {
+        format!("custom-{}", self.as_str())
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// How strongly a finding is reported. Ordered: `Info < Warning < Error`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    /// Lower-case name (`info`, `warning`, `error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    /// One step less severe (`Info` stays `Info`): used for someone else's quoted words.
+    pub fn lowered(self) -> Severity {
+        match self {
+            Severity::Error => Severity::Warning,
+            Severity::Warning | Severity::Info => Severity::Info,
+        }
+    }
+
+    /// Parses `info`, `warning` or `error` (case-insensitive; `warn` and `note` accepted).
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text.to_ascii_lowercase().as_str() {
+            "info" | "note" | "notice" => Some(Severity::Info),
+            "warning" | "warn" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A mechanical edit a rule may offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixKind {
+    /// Remove the word (and the space after it), keeping the sentence's capitalisation.
+    DeleteWord,
+}
+
+/// Why the compiled-in rule data could not be loaded (a bug in rules.toml, caught by tests).
+#[derive(Debug, thiserror::Error)]
+pub enum RuleDataError {
+    #[error("rules.toml is not valid TOML for the rule schema: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("rule {rule}: pattern does not compile: {source}")]
+    Pattern {
+        rule: String,
+        #[source]
+        source: Box<regex::Error>,
+    },
+    #[error("rule {rule}: {problem}")]
+    Invalid { rule: String, problem: String },
+    #[error("trigger automaton: {0}")]
+    Triggers(#[from] aho_corasick::BuildError),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    vocabulary: Vocabulary,
+    category: Vec<CategoryInfo>,
+    source: Vec<Source>,
+    rule: Vec<RuleData>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Vocabulary {
+    pronouns: Vec<String>,
+    roles: Vec<String>,
+    not_names: Vec<String>,
+    irregular_participles: Vec<String>,
+    action_verbs: Vec<String>,
+    given_names: Vec<String>,
+}
+
+/// Documentation for one category, with the message used for custom terms in it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryInfo {
+    pub id: Category,
+    pub title: String,
+    pub description: String,
+    pub message: String,
+    pub reframe: String,
+}
+
+/// A published source a rule's rationale rests on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub key: String,
+    pub title: String,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleData {
+    id: String,
+    category: Category,
+    severity: Severity,
+    summary: String,
+    message: String,
+    self_message: Option<String>,
+    reframe: String,
+    rationale: String,
+    triggers: Vec<String>,
+    patterns: Vec<String>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    fix: Option<FixKind>,
+    replacement: Option<String>,
+    #[serde(default)]
+    any_capitalised_name_for: Vec<String>,
+    sources: Vec<String>,
+    fires: Vec<String>,
+    passes: Vec<String>,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub category: Category,
+    pub severity: Severity,
+    /// One line, used as SARIF `shortDescription` and in the rule index.
+    pub summary: String,
+    /// One kind sentence saying why the wording harms learning.
+    pub message: String,
+    /// The gentler message for self-blame ("I should have known").
+    pub self_message: Option<String>,
+    pub reframe: String,
+    pub rationale: String,
+    /// Keys into [`RuleBook::sources`].
+    pub sources: Vec<String>,
+    /// Example sentences that fire this rule.
+    pub fires: Vec<String>,
+    /// Example sentences that do not.
+    pub passes: Vec<String>,
+    pub(crate) patterns: Vec<Regex>,
+    pub(crate) not_before: Option<Regex>,
+    pub(crate) not_after: Option<Regex>,
+    pub(crate) fix: Option<FixKind>,
+    pub(crate) replacement: Option<String>,
+    /// Verbs after which any capitalised word counts as a person (nobody says "Kubernetes forgot").
+    pub(crate) any_capitalised_name_for: Vec<String>,
+}
+
+impl Rule {
+    /// The documentation anchor, relative to the repository root.
+    pub fn doc_url(&self) -> String {
+        doc_url(&self.id)
+    }
+}
+
+/// Documentation anchor for a rule id.
+pub fn doc_url(rule_id: &str) -> String {
+    format!("docs/RULES.md#{rule_id}")
+}
+
+/// All rules plus the vocabulary the engine needs to judge context.
+#[derive(Debug)]
+pub struct RuleBook {
+    pub categories: Vec<CategoryInfo>,
+    pub sources: Vec<Source>,
+    pub rules: Vec<Rule>,
+    pub(crate) triggers: AhoCorasick,
+    /// For each trigger pattern id, the rules it can start.
+    pub(crate) trigger_rules: Vec<Vec<usize>>,
+    pub(crate) pronouns: BTreeSet<String>,
+    pub(crate) roles: BTreeSet<String>,
+    pub(crate) not_names: BTreeSet<String>,
+    pub(crate) given_names: BTreeSet<String>,
+}
+
+impl RuleBook {
+    /// Parses and compiles rule data in the `rules.toml` schema.
+    pub fn from_toml(text: &str) -> Result<RuleBook, RuleDataError> {
+        let file: RuleFile = toml::from_str(text)?;
+        let macros = Macros::new(&file.vocabulary);
+        let mut rules = Vec::with_capacity(file.rule.len());
+        let mut all_triggers: Vec<Vec<String>> = Vec::with_capacity(file.rule.len());
+        let mut seen_ids = BTreeSet::new();
+        for data in file.rule {
+            if !seen_ids.insert(data.id.clone()) {
+                return Err(RuleDataError::Invalid {
+                    rule: data.id,
+                    problem: "duplicate id".into(),
+                });
+            }
+            if data.triggers.is_empty() || data.patterns.is_empty() {
+                return Err(RuleDataError::Invalid {
+                    rule: data.id,
+                    problem: "a rule needs at least one trigger and one pattern".into(),
+                });
+            }
+            for key in &data.sources {
+                if !file.source.iter().any(|source| &source.key == key) {
+                    return Err(RuleDataError::Invalid {
+                        rule: data.id.clone(),
+                        problem: format!("unknown source {key}"),
+                    });
+                }
+            }
+            all_triggers.push(data.triggers.clone());
+            let compile = |pattern: &str| compile_pattern(&data.id, &macros.expand(pattern));
+            let patterns = data
+                .patterns
+                .iter()
+                .map(|p| compile(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let not_before = match &data.not_before {
+                Some(p) => Some(compile(&format!("^(?:{p})"))?),
+                None => None,
+            };
+            let not_after = match &data.not_after {
+                Some(p) => Some(compile(&format!("(?:{p})$"))?),
+                None => None,
+            };
+            rules.push(Rule {
+                id: data.id,
+                category: data.category,
+                severity: data.severity,
+                summary: data.summary,
+                message: data.message,
+                self_message: data.self_message,
+                reframe: data.reframe,
+                rationale: data.rationale,
+                sources: data.sources,
+                fires: data.fires,
+                passes: data.passes,
+                patterns,
+                not_before,
+                not_after,
+                fix: data.fix,
+                replacement: data.replacement,
+                any_capitalised_name_for: data
+                    .any_capitalised_name_for
+                    .iter()
+                    .map(|verb| verb.to_lowercase())
+                    .collect(),
+            });
+        }
+
+        // One automaton for every rule's triggers; a trigger shared by rules maps to all of them.
+        let mut trigger_texts: Vec<String> = Vec::new();
+        let mut trigger_rules: Vec<Vec<usize>> = Vec::new();
+        for (rule_index, rule_triggers) in all_triggers.iter().enumerate() {
+            for trigger in rule_triggers {
+                let trigger = trigger.to_ascii_lowercase();
+                match trigger_texts.iter().position(|known| *known == trigger) {
+                    Some(position) => trigger_rules[position].push(rule_index),
+                    None => {
+                        trigger_texts.push(trigger);
+                        trigger_rules.push(vec![rule_index]);
+                    }
+                }
+            }
+        }
+        let triggers = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&trigger_texts)?;
+
+        let lower_set = |words: &[String]| words.iter().map(|w| w.to_lowercase()).collect();
+        Ok(RuleBook {
+            categories: file.category,
+            sources: file.source,
+            rules,
+            triggers,
+            trigger_rules,
+            pronouns: lower_set(&file.vocabulary.pronouns),
+            roles: lower_set(&file.vocabulary.roles),
+            not_names: file.vocabulary.not_names.iter().cloned().collect(),
+            given_names: lower_set(&file.vocabulary.given_names),
+        })
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|rule| rule.id == id)
+    }
+
+    /// The documentation entry for a category.
+    pub fn category(&self, category: Category) -> Option<&CategoryInfo> {
+        self.categories.iter().find(|info| info.id == category)
+    }
+
+    /// The source with this key.
+    pub fn source(&self, key: &str) -> Option<&Source> {
+        self.sources.iter().find(|source| source.key == key)
+    }
+}
+
+/// The compiled-in rule book, parsed and compiled on first use.
+pub fn rule_book() -> &'static RuleBook {
+    static BOOK: LazyLock<RuleBook> = LazyLock::new(|| {
+        RuleBook::from_toml(RULES_TOML).expect("the compiled-in rules.toml is valid (tested)")
+    });
+    &BOOK
+}
+
+fn compile_pattern(rule: &str, pattern: &str) -> Result<Regex, RuleDataError> {
+    // ASCII word boundaries keep the fast lazy DFA usable on non-ASCII text (a Unicode `\b`
+    // makes it bail out to the slower PikeVM); names with accents still match via \p{…} classes.
+    let pattern = pattern.replace(r"\b", r"(?-u:\b)");
+    RegexBuilder::new(&pattern)
+        .case_insensitive(true)
+        .size_limit(64 << 20)
+        .dfa_size_limit(16 << 20)
+        .build()
+        .map_err(|source| RuleDataError::Pattern {
+            rule: rule.to_owned(),
+            source: Box::new(source),
+        })
+}
+
+/// Expansions for the `{PERSON}`, `{WE}`, `{PP}`, `{ACTION}` and `{ADV}` macros.
+struct Macros {
+    person_body: String,
+    participle: String,
+    action: String,
+}
+
+impl Macros {
+    fn new(vocabulary: &Vocabulary) -> Macros {
+        let alternation = |words: &[String]| {
+            let mut sorted: Vec<&String> = words.iter().collect();
+            // Longest first, so "on-caller" wins over "on-call" in the leftmost-first alternation.
+            sorted.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+            sorted
+                .iter()
+                .map(|word| regex::escape(word).replace(' ', r"\s+"))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let roles = alternation(&vocabulary.roles);
+        let pronouns = alternation(&vocabulary.pronouns);
+        let person_body = format!(
+            r"(?:(?:the|a|an|our|my|your|their|his|her|one|another|that|this|each|every|some|two|both|several|all|any)\s+(?:[A-Za-z-]+\s+){{0,2}}?(?:{roles})(?:s|es)?|(?:on[- ]?call\s+)?(?:{roles})(?:s|es)?|(?:{pronouns})|(?-i:\p{{Lu}}\p{{Ll}}+))"
+        );
+        let participle = format!(
+            r"(?:[a-z]{{2,}}ed|{})",
+            alternation(&vocabulary.irregular_participles)
+        );
+        let action = alternation(&vocabulary.action_verbs);
+        Macros {
+            person_body,
+            participle,
+            action,
+        }
+    }
+
+    fn expand(&self, pattern: &str) -> String {
+        let mut expanded = pattern
+            .replace("{PP}", &self.participle)
+            .replace("{ACTION}", &self.action)
+            .replace(
+                "{ADV}",
+                r"(?:(?:\w+ly|also|then|still|never|just|again|even|already|first|simply)\s+)?",
+            );
+        // Each subject macro gets its own capture name: a pattern may name several people.
+        let mut counter = 0;
+        while let Some(position) = expanded.find("{PERSON}") {
+            counter += 1;
+            let group = format!("(?P<who{counter}>{})", self.person_body);
+            expanded.replace_range(position..position + "{PERSON}".len(), &group);
+        }
+        while let Some(position) = expanded.find("{WE}") {
+            counter += 1;
+            let group = format!(
+                r"(?P<we{counter}>we|(?:the|our|their|a|an|that|this)\s+(?:[\w-]+\s+){{0,2}}?team|(?-i:\p{{Lu}}\w*)\s+team)"
+            );
+            expanded.replace_range(position..position + "{WE}".len(), &group);
+        }
+        expanded
+    }
+}
