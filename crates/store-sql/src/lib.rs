@@ -7,9 +7,12 @@
 //! lock, how a write transaction starts) lives in [`Backend`] and `migrations/<engine>/`. The
 //! conformance suite in `secondstory-store` runs against both.
 
+mod access;
+mod filters;
 mod migrate;
 mod queries;
 mod rows;
+mod search;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -19,17 +19,31 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "access, search, archive",
+        sql: include_str!("../migrations/sqlite/0002_access_search_archive.sql"),
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "access, search, archive",
+        sql: include_str!("../migrations/postgres/0002_access_search_archive.sql"),
+    },
+];
 
 /// Any stable number: the key of the PostgreSQL advisory lock for migrations.
 const MIGRATION_LOCK_KEY: i64 = 0x5ec0_4d57_0000_0001;
@@ -139,6 +153,11 @@ async fn apply(
             .execute(&mut *tx)
             .await
             .map_err(db("recording a migration"))?;
+    }
+    // Migration 2 added derived rows (search index, visibility groups): fill them for incidents
+    // written before it.
+    if applied.len() < 2 && migrations.len() >= 2 {
+        crate::search::refresh_all(&mut tx, backend).await?;
     }
     tx.commit().await.map_err(db("committing migrations"))
 }

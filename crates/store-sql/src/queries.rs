@@ -11,17 +11,17 @@ use secondstory_domain::{
     RecordedTime, Revision, RevisionSummary, TimelineEvent, Visibility,
 };
 use secondstory_store::{
-    AddedEvents, EventChange, EventFeed, ImportSummary, IncidentFilter, ReviewDocument, Store,
-    StoreError, StoreResult,
+    ActionFilter, AddedEvents, Audience, EventChange, EventFeed, ImportSummary, IncidentFilter,
+    ReviewDocument, SearchHit, Store, StoreError, StoreResult,
 };
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 use crate::rows::{self, TimeColumns, get};
-use crate::{Backend, SqlStore, db, is_retryable};
+use crate::{Backend, SqlStore, db, filters, is_retryable, search};
 
-type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
+pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
 
 /// Rows per multi-row INSERT: 500 × 13 parameters stays far below both engines' limits.
 const EVENT_BATCH: usize = 500;
@@ -173,7 +173,10 @@ async fn require_incident(conn: &mut AnyConnection, id: &IncidentId) -> StoreRes
     found.map(|_| ()).ok_or_else(|| not_found("incident", id))
 }
 
-async fn fetch_incident(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<Incident> {
+pub(crate) async fn fetch_incident(
+    conn: &mut AnyConnection,
+    id: &IncidentId,
+) -> StoreResult<Incident> {
     let sql = format!(
         "SELECT {} FROM incidents WHERE id = $1",
         rows::INCIDENT_COLUMNS
@@ -479,7 +482,7 @@ async fn fetch_events(
 
 async fn fetch_actions(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<Vec<ActionItem>> {
     let sql = format!(
-        "SELECT {} FROM actions WHERE incident_id = $1 ORDER BY number",
+        "SELECT {} FROM actions WHERE incident_id = $1 AND archived_us IS NULL ORDER BY number",
         rows::ACTION_COLUMNS
     );
     fetch_all(conn, sql, id, "reading action items", rows::action).await
@@ -524,6 +527,9 @@ impl SqlStore {
                 }
             };
             let (created, events_added) = result.map_err(|e| (e, false))?;
+            search::refresh_incident(&mut tx, self.backend, id)
+                .await
+                .map_err(|e| (e, false))?;
             if created {
                 summary.created += 1;
             } else {
@@ -638,6 +644,7 @@ impl Store for SqlStore {
     async fn create_incident(&self, incident: &Incident) -> StoreResult<Incident> {
         let mut tx = self.begin().await?;
         insert_incident(&mut tx, incident).await?;
+        search::refresh_incident(&mut tx, self.backend, &incident.id).await?;
         tx.commit().await.map_err(db("creating an incident"))?;
         Ok(Incident {
             version: 1,
@@ -650,44 +657,17 @@ impl Store for SqlStore {
     }
 
     async fn list_incidents(&self, filter: &IncidentFilter) -> StoreResult<Vec<Incident>> {
+        let conditions = filters::incident_conditions(filter);
+        let columns = rows::INCIDENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("i.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut sql = format!(
-            "SELECT {} FROM incidents WHERE 1 = 1",
-            rows::INCIDENT_COLUMNS
+            "SELECT {columns} FROM incidents i WHERE {} ORDER BY {}",
+            conditions.sql(),
+            filters::incident_order(filter.order)
         );
-        let mut params: Vec<String> = Vec::new();
-        let mut condition = |sql: &mut String, clause: &str, value: String| {
-            params.push(value);
-            sql.push_str(&clause.replace('?', &format!("${}", params.len())));
-        };
-        if let Some(status) = filter.status {
-            condition(&mut sql, " AND status = ?", status.as_str().to_owned());
-        }
-        if let Some(severity) = &filter.severity {
-            condition(&mut sql, " AND severity = ?", severity.clone());
-        }
-        // Lists are JSON arrays of simple names: matching the quoted element is exact.
-        if let Some(service) = &filter.service {
-            condition(
-                &mut sql,
-                " AND services LIKE ?",
-                format!("%{}%", json_element(service)),
-            );
-        }
-        if let Some(tag) = &filter.tag {
-            condition(
-                &mut sql,
-                " AND tags LIKE ?",
-                format!("%{}%", json_element(tag)),
-            );
-        }
-        if let Some(text) = &filter.text {
-            condition(
-                &mut sql,
-                " AND LOWER(title) LIKE ?",
-                format!("%{}%", text.to_lowercase()),
-            );
-        }
-        sql.push_str(" ORDER BY created_us DESC, id DESC");
         if let Some(limit) = filter.limit {
             sql.push_str(&format!(
                 " LIMIT {} OFFSET {}",
@@ -695,20 +675,113 @@ impl Store for SqlStore {
                 filter.offset.max(0)
             ));
         }
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for p in params {
-            query = query.bind(p);
-        }
-        let rows = query
+        let rows = conditions
+            .bind(sql)
             .fetch_all(&self.pool)
             .await
             .map_err(db("listing incidents"))?;
         rows.iter().map(rows::incident).collect()
     }
 
+    async fn count_incidents(&self, filter: &IncidentFilter) -> StoreResult<i64> {
+        let conditions = filters::incident_conditions(filter);
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM incidents i WHERE {}",
+            conditions.sql()
+        );
+        let row = conditions
+            .bind(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("counting incidents"))?;
+        get(&row, "incidents", "n")
+    }
+
+    async fn search(
+        &self,
+        query: &str,
+        audience: &Audience,
+        limit: i64,
+    ) -> StoreResult<Vec<SearchHit>> {
+        let mut conn = self.connection().await?;
+        search::search(&mut conn, self.backend, query, audience, limit).await
+    }
+
+    async fn set_incident_archived(
+        &self,
+        id: &IncidentId,
+        archived_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("UPDATE incidents SET archived_us = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(archived_at.map(|t| t.as_microsecond()))
+            .execute(&mut *tx)
+            .await
+            .map_err(db("archiving an incident"))?;
+        if done.rows_affected() == 0 {
+            return Err(not_found("incident", id));
+        }
+        tx.commit().await.map_err(db("archiving an incident"))
+    }
+
+    async fn action_board(
+        &self,
+        filter: &ActionFilter,
+    ) -> StoreResult<Vec<(IncidentId, ActionItem)>> {
+        let conditions = filters::action_conditions(filter);
+        let columns = rows::ACTION_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT a.incident_id AS incident_id, {columns} FROM actions a JOIN incidents i \
+             ON i.id = a.incident_id WHERE {} ORDER BY a.due IS NULL, a.due, a.incident_id, a.number",
+            conditions.sql()
+        );
+        let rows = conditions
+            .bind(sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("reading the action board"))?;
+        rows.iter()
+            .map(|row| {
+                let id: String = get(row, "actions", "incident_id")?;
+                let id = IncidentId::parse(&id)
+                    .map_err(|e| rows::corrupt("actions", "incident_id", e))?;
+                Ok((id, rows::action(row)?))
+            })
+            .collect()
+    }
+
+    async fn set_action_archived(
+        &self,
+        id: &IncidentId,
+        number: i64,
+        archived_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE actions SET archived_us = $3 WHERE incident_id = $1 AND number = $2",
+        )
+        .bind(id.to_string())
+        .bind(number)
+        .bind(archived_at.map(|t| t.as_microsecond()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("archiving an action item"))?;
+        if done.rows_affected() == 0 {
+            return Err(not_found("action item", format!("{id}#{number}")));
+        }
+        search::refresh_incident(&mut tx, self.backend, id).await?;
+        tx.commit().await.map_err(db("archiving an action item"))
+    }
+
     async fn update_incident(&self, incident: &Incident) -> StoreResult<Incident> {
         let mut tx = self.begin().await?;
         let version = update_incident_row(&mut tx, incident).await?;
+        search::refresh_incident(&mut tx, self.backend, &incident.id).await?;
         tx.commit().await.map_err(db("updating an incident"))?;
         Ok(Incident {
             version,
@@ -819,6 +892,7 @@ impl Store for SqlStore {
     ) -> StoreResult<ReviewDocument> {
         let mut tx = self.begin().await?;
         save_review_row(&mut tx, id, expected_version, body, author, at).await?;
+        search::refresh_incident(&mut tx, self.backend, id).await?;
         let review = fetch_review(&mut tx, id).await?;
         tx.commit().await.map_err(db("saving a review"))?;
         Ok(review)
@@ -853,6 +927,7 @@ impl Store for SqlStore {
         let mut tx = self.begin().await?;
         require_incident(&mut tx, id).await?;
         insert_factor(&mut tx, id, factor).await?;
+        search::refresh_incident(&mut tx, self.backend, id).await?;
         tx.commit()
             .await
             .map_err(db("adding a contributing factor"))
@@ -882,6 +957,7 @@ impl Store for SqlStore {
             ..action.clone()
         };
         let number = insert_action(&mut tx, id, &unnumbered).await?;
+        search::refresh_incident(&mut tx, self.backend, id).await?;
         tx.commit().await.map_err(db("adding an action item"))?;
         Ok(ActionItem {
             number,
@@ -899,6 +975,7 @@ impl Store for SqlStore {
     async fn update_action(&self, id: &IncidentId, action: &ActionItem) -> StoreResult<ActionItem> {
         let mut tx = self.begin().await?;
         update_action_row(&mut tx, id, action).await?;
+        search::refresh_incident(&mut tx, self.backend, id).await?;
         tx.commit().await.map_err(db("updating an action item"))?;
         Ok(ActionItem {
             version: action.version + 1,
@@ -997,11 +1074,4 @@ fn revision(row: &AnyRow) -> StoreResult<Revision> {
         saved_at: rows::required_time(row, T, "saved")?,
         body: get(row, T, "body")?,
     })
-}
-
-/// How a name appears inside the stored JSON array, for LIKE matching; LIKE wildcards escaped
-/// away by refusing them (names have no `%` or `_` worth matching literally).
-fn json_element(name: &str) -> String {
-    let cleaned: String = name.chars().filter(|c| *c != '%' && *c != '_').collect();
-    serde_json::to_string(&cleaned).unwrap_or_default()
 }

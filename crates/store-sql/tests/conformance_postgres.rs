@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use secondstory_store::Store;
+use secondstory_store::AppStore;
 use secondstory_store_sql::{SqlStore, testing};
 
-async fn fresh_store() -> Option<Arc<dyn Store>> {
+async fn fresh_store() -> Option<Arc<dyn AppStore>> {
     let base = testing::postgres_base_url().await?;
     let url = testing::scratch_postgres_url(&base).await;
     Some(Arc::new(

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use secondstory_store::Store;
+use secondstory_store::AppStore;
 use secondstory_store_sql::SqlStore;
 
-async fn fresh_store() -> Option<Arc<dyn Store>> {
+async fn fresh_store() -> Option<Arc<dyn AppStore>> {
     // The directory must outlive the store: leak it for the test's lifetime (tests are short).
     let dir = tempfile::tempdir().expect("temp dir").keep();
     let url = format!("sqlite:{}", dir.join("secondstory.db").display());

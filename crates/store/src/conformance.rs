@@ -14,11 +14,14 @@ use secondstory_domain::{
     Participant, Priority, RecordedTime, SeverityScale, TimelineEvent, Visibility,
 };
 
-use crate::{EventChange, EventFeed, IncidentFilter, Store, StoreError};
+use crate::{
+    ActionFilter, AppStore, Audience, EventChange, EventFeed, IncidentFilter, NewUser, Role,
+    SEARCH_MATCH_END, SEARCH_MATCH_START, StoreError, TokenScope,
+};
 
 /// Generates one `#[tokio::test]` per conformance case for a backend.
 ///
-/// `$make` is an expression evaluating to a future of `Option<Arc<dyn Store>>`: a fresh, empty
+/// `$make` is an expression evaluating to a future of `Option<Arc<dyn AppStore>>`: a fresh, empty
 /// store, or `None` when the backend's server is absent and the run is not CI (the case is then
 /// skipped with the message the maker printed).
 #[macro_export]
@@ -44,14 +47,23 @@ macro_rules! conformance_tests {
             incident_ids_are_allocated_in_sequence_per_prefix_and_year,
             an_imported_record_reads_back_identically,
             an_import_with_a_bad_record_writes_nothing,
-            re_importing_a_record_updates_it_and_keeps_history
+            re_importing_a_record_updates_it_and_keeps_history,
+            users_are_unique_and_sessions_end_when_they_expire_or_the_user_is_disabled,
+            api_tokens_are_found_by_hash_until_revoked,
+            webhook_tokens_are_per_source,
+            the_audit_log_reads_newest_first_and_pages_back,
+            attempts_are_counted_per_key_and_window,
+            restricted_incidents_are_invisible_to_other_groups_everywhere,
+            search_finds_words_in_titles_reviews_and_factors_and_marks_them,
+            archived_incidents_and_actions_leave_lists_and_can_be_restored,
+            the_action_board_spans_incidents_and_filters_overdue
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let store: Option<::std::sync::Arc<dyn $crate::Store>> = $make.await;
+                let store: Option<::std::sync::Arc<dyn $crate::AppStore>> = $make.await;
                 let Some(store) = store else { return };
                 $crate::conformance::$case(store).await;
             }
@@ -59,7 +71,7 @@ macro_rules! conformance_tests {
     };
 }
 
-pub type SharedStore = Arc<dyn Store>;
+pub type SharedStore = Arc<dyn AppStore>;
 
 fn now() -> Timestamp {
     "2026-11-25T12:00:00Z".parse().expect("fixed time")
@@ -757,4 +769,451 @@ pub async fn a_fed_import_is_one_transaction_and_a_failing_feed_writes_nothing(s
         .expect("feed");
     assert_eq!((added.inserted, added.already_present), (3, 1));
     assert_eq!(feed.inserted, [2, 1], "each batch reports its new events");
+}
+
+fn new_user(name: &str, role: Role, groups: &[&str]) -> NewUser {
+    NewUser {
+        username: name.into(),
+        display_name: format!("{name} (display)"),
+        role,
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$fake${name}"),
+    }
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().expect("time")
+}
+
+pub async fn users_are_unique_and_sessions_end_when_they_expire_or_the_user_is_disabled(
+    store: SharedStore,
+) {
+    assert_eq!(store.count_users().await.expect("count"), 0);
+    let alice = store
+        .create_user(&new_user("alice", Role::Editor, &["sre"]), now())
+        .await
+        .expect("create");
+    assert_eq!(
+        (alice.username.as_str(), alice.role, alice.groups.clone()),
+        ("alice", Role::Editor, vec!["sre".to_owned()])
+    );
+    let dup = store
+        .create_user(&new_user("alice", Role::Viewer, &[]), now())
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Duplicate { .. })),
+        "got {dup:?}"
+    );
+    let bad = store
+        .create_user(&new_user("no spaces please", Role::Viewer, &[]), now())
+        .await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))), "got {bad:?}");
+    let (found, hash) = store.user_by_name("alice").await.expect("by name");
+    assert_eq!(found, alice);
+    assert!(hash.starts_with("$argon2id$"));
+    store
+        .create_session(
+            "hash-1",
+            alice.id,
+            "csrf-1",
+            now(),
+            at("2026-11-26T12:00:00Z"),
+        )
+        .await
+        .expect("session");
+    let session = store
+        .session("hash-1", now())
+        .await
+        .expect("read")
+        .expect("live");
+    assert_eq!(
+        (session.user.id, session.csrf_token.as_str()),
+        (alice.id, "csrf-1")
+    );
+    assert!(
+        store
+            .session("hash-1", at("2026-11-27T00:00:00Z"))
+            .await
+            .expect("read")
+            .is_none(),
+        "expired"
+    );
+    assert!(store.session("nope", now()).await.expect("read").is_none());
+    let mut disabled = alice.clone();
+    disabled.disabled = true;
+    store.update_user(&disabled).await.expect("disable");
+    assert!(
+        store
+            .session("hash-1", now())
+            .await
+            .expect("read")
+            .is_none(),
+        "a disabled user has no session"
+    );
+    store.delete_session("hash-1").await.expect("delete");
+    store
+        .set_password(alice.id, "$argon2id$new")
+        .await
+        .expect("password");
+    assert_eq!(
+        store.user_by_name("alice").await.expect("by name").1,
+        "$argon2id$new"
+    );
+    assert_eq!(store.users().await.expect("users").len(), 1);
+}
+
+pub async fn api_tokens_are_found_by_hash_until_revoked(store: SharedStore) {
+    let bob = store
+        .create_user(&new_user("bob", Role::Viewer, &[]), now())
+        .await
+        .expect("create");
+    let token = store
+        .create_token(bob.id, "ci", TokenScope::Read, "t-hash", now())
+        .await
+        .expect("token");
+    assert_eq!(
+        (token.scope, token.revoked, token.last_used_at.clone()),
+        (TokenScope::Read, false, None)
+    );
+    let (found, user) = store
+        .token("t-hash", at("2026-11-25T13:00:00Z"))
+        .await
+        .expect("read")
+        .expect("live");
+    assert_eq!((found.id, user.id), (token.id, bob.id));
+    assert_eq!(
+        store.tokens(Some(bob.id)).await.expect("list")[0]
+            .last_used_at
+            .as_ref()
+            .map(|t| t.instant()),
+        Some(at("2026-11-25T13:00:00Z"))
+    );
+    let revoked = store.revoke_token(token.id, now()).await.expect("revoke");
+    assert!(revoked.revoked);
+    assert!(store.token("t-hash", now()).await.expect("read").is_none());
+    assert!(matches!(
+        store.revoke_token(999, now()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn webhook_tokens_are_per_source(store: SharedStore) {
+    let token = store
+        .create_hook_token("alertmanager", "prod", "h-hash", now())
+        .await
+        .expect("create");
+    assert!(
+        store
+            .hook_token("alertmanager", "h-hash")
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert!(
+        store
+            .hook_token("grafana", "h-hash")
+            .await
+            .expect("read")
+            .is_none(),
+        "a token is for one source"
+    );
+    store
+        .revoke_hook_token(token.id, now())
+        .await
+        .expect("revoke");
+    assert!(
+        store
+            .hook_token("alertmanager", "h-hash")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(store.hook_tokens().await.expect("list").len(), 1);
+}
+
+pub async fn the_audit_log_reads_newest_first_and_pages_back(store: SharedStore) {
+    for n in 1..=5 {
+        store
+            .record_audit(now(), "alice", "incident.update", &format!("INC-{n}"), "{}")
+            .await
+            .expect("audit");
+    }
+    let page = store.audit(2, None).await.expect("audit");
+    assert_eq!(
+        page.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
+        ["INC-5", "INC-4"]
+    );
+    let next = store.audit(10, Some(page[1].id)).await.expect("audit");
+    assert_eq!(
+        next.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
+        ["INC-3", "INC-2", "INC-1"]
+    );
+}
+
+pub async fn attempts_are_counted_per_key_and_window(store: SharedStore) {
+    let window = at("2026-11-25T12:00:00Z");
+    for expected in 1..=3 {
+        assert_eq!(
+            store
+                .count_attempt("login:alice", window)
+                .await
+                .expect("count"),
+            expected
+        );
+    }
+    assert_eq!(
+        store
+            .count_attempt("login:bob", window)
+            .await
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .count_attempt("login:alice", at("2026-11-25T12:15:00Z"))
+            .await
+            .expect("count"),
+        1,
+        "a new window starts over"
+    );
+    store.clear_attempts("login:alice").await.expect("clear");
+    assert_eq!(
+        store
+            .count_attempt("login:alice", window)
+            .await
+            .expect("count"),
+        1
+    );
+}
+
+pub async fn restricted_incidents_are_invisible_to_other_groups_everywhere(store: SharedStore) {
+    let restricted = created(&store, "INC-2024-0001").await; // restricted to dba, sre
+    let mut open = sample_incident("INC-2024-0002");
+    open.visibility = secondstory_domain::Visibility::Everyone;
+    store.create_incident(&open).await.expect("open");
+    store
+        .add_action(&restricted.id, &sample_action("secret fix"))
+        .await
+        .expect("action");
+    store
+        .save_review(
+            &restricted.id,
+            0,
+            "pgbouncer secret review words",
+            "alice",
+            now(),
+        )
+        .await
+        .expect("review");
+    let outsider = Audience::Groups(vec!["payments".into()]);
+    let member = Audience::Groups(vec!["sre".into()]);
+    for (audience, expected) in [(&Audience::All, 2), (&member, 2), (&outsider, 1)] {
+        let filter = IncidentFilter {
+            audience: audience.clone(),
+            ..Default::default()
+        };
+        assert_eq!(
+            store.list_incidents(&filter).await.expect("list").len(),
+            expected,
+            "{audience:?} list"
+        );
+        assert_eq!(
+            store.count_incidents(&filter).await.expect("count"),
+            expected as i64,
+            "{audience:?} count"
+        );
+    }
+    assert!(
+        store
+            .search("pgbouncer", &outsider, 10)
+            .await
+            .expect("search")
+            .is_empty(),
+        "search never leaks"
+    );
+    assert_eq!(
+        store
+            .search("pgbouncer", &member, 10)
+            .await
+            .expect("search")
+            .len(),
+        1
+    );
+    let board = ActionFilter {
+        audience: outsider.clone(),
+        ..Default::default()
+    };
+    assert!(
+        store.action_board(&board).await.expect("board").is_empty(),
+        "the board never leaks"
+    );
+    assert!(
+        !outsider.can_see(&restricted)
+            && member.can_see(&restricted)
+            && Audience::All.can_see(&restricted)
+    );
+    // Changing visibility takes effect at once.
+    let mut opened = store.incident(&restricted.id).await.expect("read");
+    opened.visibility = secondstory_domain::Visibility::Everyone;
+    store.update_incident(&opened).await.expect("update");
+    let filter = IncidentFilter {
+        audience: outsider,
+        ..Default::default()
+    };
+    assert_eq!(store.count_incidents(&filter).await.expect("count"), 2);
+}
+
+pub async fn search_finds_words_in_titles_reviews_and_factors_and_marks_them(store: SharedStore) {
+    let a = created(&store, "INC-2024-0001").await;
+    let mut b = sample_incident("INC-2024-0002");
+    b.title = "Checkout latency from a slow disk".into();
+    store.create_incident(&b).await.expect("b");
+    store
+        .save_review(
+            &a.id,
+            0,
+            "The rewind of the old primary took forty minutes.",
+            "alice",
+            now(),
+        )
+        .await
+        .expect("review");
+    store
+        .add_factor(
+            &b.id,
+            &ContributingFactor {
+                category: "capacity".into(),
+                description: "The volume hit its IOPS ceiling.".into(),
+                events: vec![],
+            },
+        )
+        .await
+        .expect("factor");
+    let hits = store
+        .search("rewind primary", &Audience::All, 10)
+        .await
+        .expect("search");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].incident.id, a.id);
+    assert!(
+        hits[0].snippet.contains(SEARCH_MATCH_START) && hits[0].snippet.contains(SEARCH_MATCH_END),
+        "{}",
+        hits[0].snippet
+    );
+    let hits = store
+        .search("iops", &Audience::All, 10)
+        .await
+        .expect("search");
+    assert_eq!(
+        hits.iter()
+            .map(|h| h.incident.id.as_str())
+            .collect::<Vec<_>>(),
+        ["INC-2024-0002"]
+    );
+    let hits = store
+        .search("checkout", &Audience::All, 10)
+        .await
+        .expect("search");
+    assert_eq!(hits[0].incident.id, b.id, "title words match");
+    assert!(
+        store.search("\"NEAR( OR", &Audience::All, 10).await.is_ok(),
+        "query syntax is never an error"
+    );
+    assert!(
+        store
+            .search("   ", &Audience::All, 10)
+            .await
+            .expect("search")
+            .is_empty()
+    );
+}
+
+pub async fn archived_incidents_and_actions_leave_lists_and_can_be_restored(store: SharedStore) {
+    let a = created(&store, "INC-2024-0001").await;
+    created(&store, "INC-2024-0002").await;
+    store
+        .add_action(&a.id, &sample_action("one"))
+        .await
+        .expect("action");
+    store
+        .set_incident_archived(&a.id, Some(now()))
+        .await
+        .expect("archive");
+    let live = store
+        .list_incidents(&IncidentFilter::default())
+        .await
+        .expect("list");
+    assert_eq!(
+        live.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        ["INC-2024-0002"]
+    );
+    let archived = IncidentFilter {
+        archived: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.list_incidents(&archived).await.expect("list").len(),
+        1
+    );
+    assert_eq!(
+        store.incident(&a.id).await.expect("still readable").id,
+        a.id
+    );
+    store
+        .set_incident_archived(&a.id, None)
+        .await
+        .expect("restore");
+    assert_eq!(
+        store
+            .count_incidents(&IncidentFilter::default())
+            .await
+            .expect("count"),
+        2
+    );
+    store
+        .set_action_archived(&a.id, 1, Some(now()))
+        .await
+        .expect("archive action");
+    assert!(store.actions(&a.id).await.expect("actions").is_empty());
+    store
+        .set_action_archived(&a.id, 1, None)
+        .await
+        .expect("restore action");
+    assert_eq!(store.actions(&a.id).await.expect("actions").len(), 1);
+    assert!(matches!(
+        store.set_action_archived(&a.id, 9, None).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn the_action_board_spans_incidents_and_filters_overdue(store: SharedStore) {
+    let a = created(&store, "INC-2024-0001").await;
+    let b = created(&store, "INC-2024-0002").await;
+    store
+        .add_action(&a.id, &sample_action("due in April"))
+        .await
+        .expect("a");
+    let mut later = sample_action("no due date");
+    later.due = None;
+    later.owner = "team-app".into();
+    store.add_action(&b.id, &later).await.expect("b");
+    let all = store
+        .action_board(&ActionFilter::default())
+        .await
+        .expect("board");
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].1.title, "due in April", "dated items first");
+    let overdue = ActionFilter {
+        overdue_on: Some("2024-05-01".parse().expect("date")),
+        ..Default::default()
+    };
+    assert_eq!(store.action_board(&overdue).await.expect("board").len(), 1);
+    let by_owner = ActionFilter {
+        owner: Some("team-app".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        store.action_board(&by_owner).await.expect("board")[0].0,
+        b.id
+    );
 }

@@ -8,7 +8,12 @@
 //! Every write is one transaction. Incidents, reviews and action items carry a version: a write
 //! based on a stale version is refused with [`StoreError::Conflict`], never applied.
 
+pub mod access;
 pub mod conformance;
+
+pub use access::{
+    AccessStore, ApiToken, AuditEntry, HookToken, NewUser, Role, Session, TokenScope, User,
+};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -75,17 +80,86 @@ pub trait EventFeed {
     }
 }
 
+/// Whose eyes a query is for. Restricted incidents are visible only to their groups and admins;
+/// every list, count and search takes an audience so none of them can leak one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Audience {
+    /// Everything: admins, and the local CLI (whoever can open the database file sees it all).
+    #[default]
+    All,
+    /// Incidents open to everyone, plus those restricted to any of these groups.
+    Groups(Vec<String>),
+}
+
+impl Audience {
+    pub fn can_see(&self, incident: &Incident) -> bool {
+        match (self, &incident.visibility) {
+            (Audience::All, _) | (_, secondstory_domain::Visibility::Everyone) => true,
+            (Audience::Groups(mine), secondstory_domain::Visibility::Restricted(theirs)) => {
+                theirs.iter().any(|g| mine.contains(g))
+            }
+        }
+    }
+}
+
+/// The order of an incident list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IncidentOrder {
+    /// Newest record first (the default).
+    #[default]
+    Newest,
+    Oldest,
+    /// When impact started, latest first.
+    ImpactStarted,
+    /// Most severe first (by severity name: SEV1 before SEV2).
+    Severity,
+    Title,
+}
+
 /// How a list of incidents is narrowed and ordered.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentFilter {
+    pub audience: Audience,
     pub status: Option<IncidentStatus>,
     pub severity: Option<String>,
     pub service: Option<String>,
     pub tag: Option<String>,
+    /// Review state name: draft, in-review, published, not-required.
+    pub review: Option<String>,
+    pub kind: Option<secondstory_domain::IncidentKind>,
     /// Case-insensitive substring of the title.
     pub text: Option<String>,
+    /// Impact started (or, without one, the record was created) at or after this instant.
+    pub since: Option<Timestamp>,
+    /// … and before this one.
+    pub until: Option<Timestamp>,
+    /// Archived incidents instead of live ones.
+    pub archived: bool,
+    pub order: IncidentOrder,
     pub limit: Option<i64>,
     pub offset: i64,
+}
+
+/// One search result: the incident and a fragment of matching text, with matches between
+/// [`SEARCH_MATCH_START`] and [`SEARCH_MATCH_END`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    pub incident: Incident,
+    pub snippet: String,
+}
+
+pub const SEARCH_MATCH_START: char = '\u{27e6}';
+pub const SEARCH_MATCH_END: char = '\u{27e7}';
+
+/// Which action items a board shows.
+#[derive(Debug, Clone, Default)]
+pub struct ActionFilter {
+    pub audience: Audience,
+    pub status: Option<String>,
+    pub owner: Option<String>,
+    /// Due before this date and still open.
+    pub overdue_on: Option<jiff::civil::Date>,
+    pub archived: bool,
 }
 
 /// A change to a timeline event the store already has (found by `source_ref`).
@@ -107,6 +181,38 @@ pub trait Store: Send + Sync {
     async fn incident(&self, id: &IncidentId) -> StoreResult<Incident>;
 
     async fn list_incidents(&self, filter: &IncidentFilter) -> StoreResult<Vec<Incident>>;
+
+    /// How many incidents the filter matches, ignoring its limit and offset.
+    async fn count_incidents(&self, filter: &IncidentFilter) -> StoreResult<i64>;
+
+    /// Full-text search over titles, summaries, reviews, factors and action items, best first.
+    async fn search(
+        &self,
+        query: &str,
+        audience: &Audience,
+        limit: i64,
+    ) -> StoreResult<Vec<SearchHit>>;
+
+    /// Archive (the API's delete) or restore an incident; nothing is ever hard-deleted.
+    async fn set_incident_archived(
+        &self,
+        id: &IncidentId,
+        archived_at: Option<Timestamp>,
+    ) -> StoreResult<()>;
+
+    /// Action items across incidents, for the follow-up board: by incident, then number.
+    async fn action_board(
+        &self,
+        filter: &ActionFilter,
+    ) -> StoreResult<Vec<(IncidentId, ActionItem)>>;
+
+    /// Archive or restore an action item.
+    async fn set_action_archived(
+        &self,
+        id: &IncidentId,
+        number: i64,
+        archived_at: Option<Timestamp>,
+    ) -> StoreResult<()>;
 
     /// Save changed fields. `incident.version` is the version the change was based on; the
     /// returned incident carries the new one.
@@ -192,6 +298,11 @@ pub trait Store: Send + Sync {
         at: Timestamp,
     ) -> StoreResult<ImportSummary>;
 }
+
+/// Everything a server needs from storage: incidents and people.
+pub trait AppStore: Store + AccessStore {}
+
+impl<T: Store + AccessStore> AppStore for T {}
 
 /// What an import of records did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
