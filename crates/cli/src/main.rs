@@ -81,6 +81,17 @@ enum Command {
         after_help = "Example:\n  secondstory --database sqlite:demo.db demo && secondstory --database sqlite:demo.db incident show INC-4711"
     )]
     Demo,
+    /// Serve the web UI and REST API.
+    Serve(commands::serve::ServeArgs),
+    /// Accounts: add, list, disable, reset a password.
+    #[command(subcommand)]
+    User(commands::serve::UserCommand),
+    /// API tokens: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(commands::serve::TokenCommand),
+    /// Tokens for webhook senders (Alertmanager, Grafana, PagerDuty).
+    #[command(subcommand)]
+    HookToken(commands::serve::HookTokenCommand),
     /// Check review prose for blame, counterfactuals, hindsight and judgmental wording.
     Lint(lint_command::LintArgs),
 }
@@ -133,6 +144,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Export(args) => commands::transfer::export(&app, args).await,
         Command::Import(args) => commands::transfer::import(&app, args).await,
         Command::Demo => commands::demo::run(&app).await,
+        Command::Serve(args) => commands::serve::serve(&app, args).await,
+        Command::User(c) => commands::serve::user(&app, c).await,
+        Command::Token(c) => commands::serve::token(&app, c).await,
+        Command::HookToken(c) => commands::serve::hook_token(&app, c).await,
         // Handled in main before a database is opened.
         Command::Lint(_) => Ok(()),
     };

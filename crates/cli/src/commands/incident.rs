@@ -271,6 +271,7 @@ async fn list(app: &App, args: ListArgs) -> Result<(), CliError> {
         text: args.search,
         limit: args.limit,
         offset: args.offset,
+        ..IncidentFilter::default()
     };
     let incidents = app.store.list_incidents(&filter).await?;
     if args.json {

@@ -6,6 +6,7 @@ pub mod factor;
 pub mod incident;
 pub mod participant;
 pub mod review;
+pub mod serve;
 pub mod timeline;
 pub mod timeline_import;
 pub mod transfer;
