@@ -9,8 +9,10 @@ pub mod api;
 pub mod auth;
 pub mod crypto;
 pub mod error;
+pub mod hooks;
 pub mod ops;
 pub mod state;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -63,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
         .merge(api_router)
+        .merge(ui::routes())
         .route(
             "/api/openapi.json",
             get(move || {
