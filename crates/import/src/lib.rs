@@ -35,7 +35,7 @@ pub use detect::detect_format;
 pub use error::{ImportError, Position};
 pub use irc::dedup_irc_events;
 pub use merge::merge_events;
-pub use slack::{SlackExportSummary, import_slack_export};
+pub use slack::{SlackExportSummary, check_day_file_readers_agree, import_slack_export};
 pub use tabular::ColumnMapping;
 
 /// The formats this crate reads.
@@ -302,6 +302,39 @@ pub fn read_events_detected(
     options: &ImportOptions,
 ) -> Result<EventStream, ImportError> {
     read_events(path, detect_format(path)?, options)
+}
+
+/// Parses one document already in memory (a webhook body the server received) in a format whose
+/// files each hold one document: PagerDuty, Alertmanager, Grafana, Opsgenie, GitHub, Jira, Morgue.
+/// `name` stands for the file name in error positions. Formats read from files or directories
+/// (Slack, IRC, git log, CSV, JSONL) yield one [`ImportError::UnknownFormat`].
+pub fn parse_document(
+    format: Format,
+    name: &str,
+    bytes: &[u8],
+    options: &ImportOptions,
+) -> Vec<Result<TimelineEvent, ImportError>> {
+    let parse: DocumentParser = match format {
+        Format::PagerDutyLogEntries => pagerduty::parse_log_entries,
+        Format::PagerDutyWebhook => pagerduty::parse_webhook,
+        Format::Alertmanager => alerts::parse_alertmanager,
+        Format::Grafana => alerts::parse_grafana,
+        Format::Opsgenie => tickets::parse_opsgenie,
+        Format::GithubDeployment => deploys::parse_github_deployment,
+        Format::GithubIssue => tickets::parse_github_issue,
+        Format::JiraIssue => tickets::parse_jira_issue,
+        Format::MorgueSql => morgue::parse_morgue_dump,
+        other => {
+            return vec![Err(ImportError::UnknownFormat {
+                file: name.to_owned(),
+                reason: format!("{other} is not read from a single in-memory document"),
+            })];
+        }
+    };
+    parse(name, bytes, options)
+        .into_iter()
+        .filter(|item| !matches!(item, Ok(event) if !options.in_window(event)))
+        .collect()
 }
 
 type DocumentParser = fn(&str, &[u8], &ImportOptions) -> Vec<Result<TimelineEvent, ImportError>>;

@@ -11,15 +11,14 @@
 //! `<!here>`, `<!subteam^…|@x>`, `&amp;`) is rendered to plain text with display names.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use jiff::Timestamp;
-use rayon::prelude::*;
 use secondstory_domain::time::RecordedTime;
 use secondstory_domain::timeline::{EventKind, TimelineEvent};
 use serde::Deserialize;
@@ -28,6 +27,8 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use crate::ImportOptions;
 use crate::common::{display_path, event, strip_bom};
 use crate::error::{ImportError, Position, describe_found};
+
+mod fast;
 
 /// Names for the ids an export uses: users (display name, else real name, else user name) and
 /// channels (id ↔ name).
@@ -124,15 +125,22 @@ enum ExportFiles {
 
 impl ExportFiles {
     fn read(&mut self, relative: &str) -> Result<Option<Vec<u8>>, ImportError> {
+        let mut bytes = Vec::new();
+        Ok(self.read_into(relative, &mut bytes)?.then_some(bytes))
+    }
+
+    /// Reads `relative` into `bytes` (cleared first, its capacity reused); false if the export
+    /// has no such file.
+    fn read_into(&mut self, relative: &str, bytes: &mut Vec<u8>) -> Result<bool, ImportError> {
+        bytes.clear();
         match self {
             ExportFiles::Directory(root) => {
                 let path = root.join(relative);
                 if !path.exists() {
-                    return Ok(None);
+                    return Ok(false);
                 }
-                std::fs::read(&path)
-                    .map(Some)
-                    .map_err(|e| ImportError::io(relative, e))
+                read_file_into(&path, relative, bytes)?;
+                Ok(true)
             }
             ExportFiles::Zip {
                 archive,
@@ -142,7 +150,7 @@ impl ExportFiles {
                 let name = format!("{prefix}{relative}");
                 let mut entry = match archive.by_name(&name) {
                     Ok(entry) => entry,
-                    Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+                    Err(zip::result::ZipError::FileNotFound) => return Ok(false),
                     Err(e) => {
                         return Err(ImportError::Zip {
                             file: format!("{file}:{name}"),
@@ -150,18 +158,25 @@ impl ExportFiles {
                         });
                     }
                 };
-                let mut bytes =
-                    Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0).min(1 << 28));
-                entry
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| ImportError::Zip {
-                        file: format!("{file}:{name}"),
-                        message: e.to_string(),
-                    })?;
-                Ok(Some(bytes))
+                bytes.reserve(usize::try_from(entry.size()).unwrap_or(0).min(1 << 28));
+                entry.read_to_end(bytes).map_err(|e| ImportError::Zip {
+                    file: format!("{file}:{name}"),
+                    message: e.to_string(),
+                })?;
+                Ok(true)
             }
         }
     }
+}
+
+fn read_file_into(path: &Path, shown: &str, bytes: &mut Vec<u8>) -> Result<(), ImportError> {
+    let mut file = File::open(path).map_err(|e| ImportError::io(shown, e))?;
+    if let Ok(metadata) = file.metadata() {
+        bytes.reserve(usize::try_from(metadata.len()).unwrap_or(0).min(1 << 28));
+    }
+    file.read_to_end(bytes)
+        .map_err(|e| ImportError::io(shown, e))?;
+    Ok(())
 }
 
 /// One `<channel>/<YYYY-MM-DD>.json` file.
@@ -169,6 +184,8 @@ impl ExportFiles {
 struct DayFile {
     channel_id: Arc<str>,
     relative: String,
+    /// Its size in bytes (uncompressed), for the bound on memory.
+    size: u64,
 }
 
 fn is_day_file_name(name: &str) -> bool {
@@ -220,26 +237,36 @@ pub fn import_slack_export(
         }
     }
     let directory = SlackDirectory::from_json("users.json", users.as_deref(), &channel_files)?;
-    let relative_day_files = match &files {
+    let relative_day_files: Vec<(String, u64)> = match &mut files {
         ExportFiles::Directory(root) => list_directory_day_files(root)?,
         ExportFiles::Zip {
             archive, prefix, ..
         } => {
-            let mut names: Vec<String> = archive
-                .file_names()
-                .filter_map(Result::ok)
-                .filter_map(|n| n.strip_prefix(prefix.as_str()).map(str::to_owned))
-                .filter(|n| {
-                    n.split('/').count() == 2 && n.split('/').nth(1).is_some_and(is_day_file_name)
-                })
-                .collect();
+            let mut names = Vec::new();
+            for index in 0..archive.len() {
+                // The raw entry: its name and size without inflating it.
+                let Ok(entry) = archive.by_index_raw(index) else {
+                    continue;
+                };
+                let Ok(full) = entry.name() else {
+                    continue;
+                };
+                let Some(name) = full.strip_prefix(prefix.as_str()) else {
+                    continue;
+                };
+                if name.split('/').count() == 2
+                    && name.split('/').nth(1).is_some_and(is_day_file_name)
+                {
+                    names.push((name.to_owned(), entry.size()));
+                }
+            }
             names.sort();
             names
         }
     };
     let day_files: Vec<DayFile> = relative_day_files
         .into_iter()
-        .filter_map(|relative| {
+        .filter_map(|(relative, size)| {
             let channel = relative.split('/').next()?.to_owned();
             if !options.wants_channel(&channel) {
                 return None;
@@ -252,6 +279,7 @@ pub fn import_slack_export(
             Some(DayFile {
                 channel_id: Arc::from(id),
                 relative,
+                size,
             })
         })
         .collect();
@@ -259,30 +287,53 @@ pub fn import_slack_export(
         .iter()
         .filter_map(|d| d.relative.split('/').next().map(str::to_owned))
         .collect();
-    let (sender, receiver) = std::sync::mpsc::sync_channel(2);
-    let directory = Arc::new(directory);
     let total_files = day_files.len();
-    let producer = ChunkProducer {
-        files,
+    let shared = Arc::new(Pipeline {
+        source: match files {
+            ExportFiles::Directory(root) => DaySource::Directory(root),
+            zip @ ExportFiles::Zip { .. } => DaySource::Zip(Mutex::new(zip)),
+        },
         directory,
         day_files,
-        next_file: 0,
-    };
-    // Parsing runs ahead of the consumer on its own thread (and rayon's pool), at most two
-    // chunks ahead, so reading, parsing and whatever the caller does with events overlap.
-    std::thread::Builder::new()
-        .name("slack-export-reader".to_owned())
-        .spawn(move || producer.run(&sender))
-        .map_err(|e| ImportError::io(&shown, e))?;
+        state: Mutex::new(PipelineState {
+            next_claim: 0,
+            next_deliver: 0,
+            bytes_in_flight: 0,
+            parsed: BTreeMap::new(),
+            workers: 0,
+            cancelled: false,
+        }),
+        room: Condvar::new(),
+        ready: Condvar::new(),
+    });
+    // Workers read and parse day files ahead of the consumer, in parallel, within a window of
+    // bytes and files; the stream hands their results out in file order.
+    let workers = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZeroUsize::get)
+        .clamp(1, MAX_WORKERS)
+        .min(total_files.max(1));
+    for n in 0..workers {
+        let pipeline = Arc::clone(&shared);
+        pipeline.lock().workers += 1;
+        let spawned = std::thread::Builder::new()
+            .name(format!("slack-parse-{n}"))
+            .spawn(move || pipeline.work());
+        if let Err(e) = spawned {
+            shared.lock().workers -= 1;
+            if n == 0 {
+                return Err(ImportError::io(&shown, e));
+            }
+        }
+    }
     Ok(SlackExportStream {
-        receiver,
-        ready: VecDeque::new(),
+        pipeline: shared,
+        current: Vec::new().into_iter(),
         total_files,
         channels,
     })
 }
 
-fn list_directory_day_files(root: &Path) -> Result<Vec<String>, ImportError> {
+fn list_directory_day_files(root: &Path) -> Result<Vec<(String, u64)>, ImportError> {
     let shown = display_path(root);
     let mut found = Vec::new();
     let entries = std::fs::read_dir(root).map_err(|e| ImportError::io(&shown, e))?;
@@ -297,7 +348,8 @@ fn list_directory_day_files(root: &Path) -> Result<Vec<String>, ImportError> {
             let day = day.map_err(|e| ImportError::io(&shown, e))?;
             let name = day.file_name().to_string_lossy().into_owned();
             if is_day_file_name(&name) {
-                found.push(format!("{channel}/{name}"));
+                let size = day.metadata().map_or(0, |m| m.len());
+                found.push((format!("{channel}/{name}"), size));
             }
         }
     }
@@ -305,85 +357,135 @@ fn list_directory_day_files(root: &Path) -> Result<Vec<String>, ImportError> {
     Ok(found)
 }
 
-type ChunkResults = Vec<Result<TimelineEvent, ImportError>>;
+type DayResults = Vec<Result<TimelineEvent, ImportError>>;
 
-/// Reads and parses day files chunk by chunk, in order, for [`SlackExportStream`].
-struct ChunkProducer {
-    files: ExportFiles,
-    directory: Arc<SlackDirectory>,
-    day_files: Vec<DayFile>,
-    next_file: usize,
+/// At most this many parsing threads.
+const MAX_WORKERS: usize = 8;
+/// Day files read but not yet handed to the consumer: at most this many bytes of JSON (a file
+/// larger than that is still read, alone) …
+const MAX_BYTES_AHEAD: u64 = 48 << 20;
+/// … and at most this many files.
+const MAX_FILES_AHEAD: usize = 64;
+
+/// Where the workers read day files: plain files each reads itself, in parallel; a ZIP is one
+/// seekable stream, inflated one entry at a time.
+enum DaySource {
+    Directory(PathBuf),
+    Zip(Mutex<ExportFiles>),
 }
 
-impl ChunkProducer {
-    fn run(mut self, sender: &std::sync::mpsc::SyncSender<ChunkResults>) {
-        while self.next_file < self.day_files.len() {
-            let chunk = self.next_chunk();
-            if sender.send(chunk).is_err() {
-                // The consumer stopped reading: nothing more to do.
-                return;
+impl DaySource {
+    fn read_into(&self, relative: &str, bytes: &mut Vec<u8>) -> Result<(), ImportError> {
+        match self {
+            DaySource::Directory(root) => {
+                bytes.clear();
+                read_file_into(&root.join(relative), relative, bytes)
+            }
+            DaySource::Zip(zip) => {
+                let mut zip = zip
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if zip.read_into(relative, bytes)? {
+                    Ok(())
+                } else {
+                    Err(ImportError::io(
+                        relative,
+                        std::io::Error::from(std::io::ErrorKind::NotFound),
+                    ))
+                }
             }
         }
     }
+}
 
-    /// The next chunk of day files (bounded in count and, for ZIPs, bytes), parsed in parallel
-    /// and returned in file order.
-    fn next_chunk(&mut self) -> ChunkResults {
-        const MAX_FILES: usize = 32;
-        const MAX_BYTES: usize = 48 << 20;
-        let end = (self.next_file + MAX_FILES).min(self.day_files.len());
-        let directory = &self.directory;
-        let parsed: Vec<ChunkResults> = match &mut self.files {
-            ExportFiles::Directory(root) => {
-                // Plain files: each worker reads its own, so reading is parallel too.
-                let root = root.as_path();
-                let chunk = &self.day_files[self.next_file..end];
-                self.next_file = end;
-                chunk
-                    .par_iter()
-                    .map(|day| match std::fs::read(root.join(&day.relative)) {
-                        Ok(bytes) => {
-                            parse_day_file(&day.relative, &day.channel_id, &bytes, directory)
-                        }
-                        Err(e) => vec![Err(ImportError::io(&day.relative, e))],
-                    })
-                    .collect()
+/// The state the workers and the stream share.
+struct Pipeline {
+    source: DaySource,
+    directory: SlackDirectory,
+    day_files: Vec<DayFile>,
+    state: Mutex<PipelineState>,
+    /// Signalled when the consumer takes a file's results (room in the window) or stops.
+    room: Condvar,
+    /// Signalled when a worker has parsed a file or exits.
+    ready: Condvar,
+}
+
+struct PipelineState {
+    /// The next day file a worker may take.
+    next_claim: usize,
+    /// The next day file the consumer needs.
+    next_deliver: usize,
+    /// Bytes of the files taken but not yet handed out.
+    bytes_in_flight: u64,
+    /// Parsed files waiting for their turn.
+    parsed: BTreeMap<usize, DayResults>,
+    /// Workers still running.
+    workers: usize,
+    /// The stream was dropped: stop.
+    cancelled: bool,
+}
+
+impl Pipeline {
+    fn lock(&self) -> MutexGuard<'_, PipelineState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A worker: takes the next day file while the window has room, parses it, files the result.
+    fn work(&self) {
+        // Counts this worker out however it ends, so the consumer never waits for a dead one.
+        struct Leaving<'p>(&'p Pipeline);
+        impl Drop for Leaving<'_> {
+            fn drop(&mut self) {
+                self.0.lock().workers -= 1;
+                self.0.ready.notify_all();
             }
-            zip @ ExportFiles::Zip { .. } => {
-                // A ZIP is one seekable stream: inflate sequentially, parse in parallel.
-                let mut chunk = Vec::new();
-                let mut bytes_in_chunk = 0;
-                while self.next_file < end && bytes_in_chunk < MAX_BYTES {
-                    let day = self.day_files[self.next_file].clone();
-                    self.next_file += 1;
-                    match zip.read(&day.relative) {
-                        Ok(Some(bytes)) => {
-                            bytes_in_chunk += bytes.len();
-                            chunk.push((day, Ok(bytes)));
-                        }
-                        Ok(None) => {}
-                        Err(error) => chunk.push((day, Err(error))),
+        }
+        let _leaving = Leaving(self);
+        let mut bytes = Vec::new();
+        loop {
+            let index = {
+                let mut state = self.lock();
+                loop {
+                    if state.cancelled || state.next_claim >= self.day_files.len() {
+                        return;
                     }
+                    let index = state.next_claim;
+                    let size = self.day_files[index].size;
+                    if state.bytes_in_flight == 0
+                        || (state.bytes_in_flight + size <= MAX_BYTES_AHEAD
+                            && index < state.next_deliver + MAX_FILES_AHEAD)
+                    {
+                        state.next_claim += 1;
+                        state.bytes_in_flight += size;
+                        break index;
+                    }
+                    state = self
+                        .room
+                        .wait(state)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
-                chunk
-                    .into_par_iter()
-                    .map(|(day, bytes)| match bytes {
-                        Ok(bytes) => {
-                            parse_day_file(&day.relative, &day.channel_id, &bytes, directory)
-                        }
-                        Err(error) => vec![Err(error)],
-                    })
-                    .collect()
+            };
+            let day = &self.day_files[index];
+            let results = match self.source.read_into(&day.relative, &mut bytes) {
+                Ok(()) => parse_day_file(&day.relative, &day.channel_id, &bytes, &self.directory),
+                Err(error) => vec![Err(error)],
+            };
+            // A very large file's buffer is not kept for the rest of the export.
+            if bytes.capacity() > (64 << 20) {
+                bytes = Vec::new();
             }
-        };
-        parsed.into_iter().flatten().collect()
+            self.lock().parsed.insert(index, results);
+            self.ready.notify_all();
+        }
     }
 }
 
 /// The streaming iterator over an export's events; see [`import_slack_export`].
 pub struct SlackExportStream {
-    receiver: std::sync::mpsc::Receiver<ChunkResults>,
-    ready: VecDeque<Result<TimelineEvent, ImportError>>,
+    pipeline: Arc<Pipeline>,
+    current: std::vec::IntoIter<Result<TimelineEvent, ImportError>>,
     total_files: usize,
     channels: BTreeSet<String>,
 }
@@ -404,6 +506,46 @@ impl SlackExportStream {
             day_files: self.total_files,
         }
     }
+
+    /// The results of the next day file in order, waiting for a worker if need be; `None` at
+    /// the end.
+    fn next_day(&mut self) -> Option<DayResults> {
+        let pipeline = &*self.pipeline;
+        let mut state = pipeline.lock();
+        let index = state.next_deliver;
+        let day = pipeline.day_files.get(index)?;
+        loop {
+            if let Some(results) = state.parsed.remove(&index) {
+                state.next_deliver += 1;
+                state.bytes_in_flight -= day.size;
+                drop(state);
+                pipeline.room.notify_all();
+                return Some(results);
+            }
+            if state.workers == 0 {
+                // Every worker is gone without parsing this file: only a panic does that.
+                state.next_deliver = pipeline.day_files.len();
+                return Some(vec![Err(ImportError::io(
+                    &day.relative,
+                    std::io::Error::other("the parsing thread stopped unexpectedly"),
+                ))]);
+            }
+            state = pipeline
+                .ready
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+impl Drop for SlackExportStream {
+    fn drop(&mut self) {
+        let mut state = self.pipeline.lock();
+        state.cancelled = true;
+        state.parsed.clear();
+        drop(state);
+        self.pipeline.room.notify_all();
+    }
 }
 
 impl Iterator for SlackExportStream {
@@ -411,11 +553,10 @@ impl Iterator for SlackExportStream {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(item) = self.ready.pop_front() {
+            if let Some(item) = self.current.next() {
                 return Some(item);
             }
-            // A closed channel means the producer has sent every chunk.
-            self.ready = self.receiver.recv().ok()?.into();
+            self.current = self.next_day()?.into_iter();
         }
     }
 }
@@ -490,7 +631,7 @@ impl Scalar<'_> {
 
 /// The fields of a message the timeline needs; everything else (blocks, user_profile, reactions)
 /// is skipped without being built.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RawMessage<'a> {
     #[serde(default, borrow)]
     ts: Option<Scalar<'a>>,
@@ -526,7 +667,7 @@ struct RawEdited<'a> {
     ts: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RawAttachment<'a> {
     #[serde(default, borrow)]
     fallback: Option<Cow<'a, str>>,
@@ -538,7 +679,7 @@ struct RawAttachment<'a> {
     title_link: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RawFile<'a> {
     #[serde(default, borrow)]
     mode: Option<Cow<'a, str>>,
@@ -584,20 +725,109 @@ pub(crate) fn parse_day_file(
     directory: &SlackDirectory,
 ) -> Vec<Result<TimelineEvent, ImportError>> {
     let bytes = strip_bom(bytes);
+    // The fast reader handles what valid exports hold; anything else is read again by serde so
+    // that values and error messages are exactly serde's.
+    let mut events = Vec::new();
+    let mut seen_ts = SeenTs::default();
+    let handled = fast::for_each_message(bytes, |index, message| {
+        push_event(
+            &mut events,
+            message_to_event(file, index, channel_id, &message, directory, &mut seen_ts),
+        );
+    });
+    if handled.is_some() {
+        return events;
+    }
+    parse_day_file_with_serde(file, channel_id, bytes, directory)
+}
+
+/// [`parse_day_file`] through `serde_json` alone: the reference the fast reader must agree with.
+fn parse_day_file_with_serde(
+    file: &str,
+    channel_id: &str,
+    bytes: &[u8],
+    directory: &SlackDirectory,
+) -> Vec<Result<TimelineEvent, ImportError>> {
     let messages = match serde_json::from_slice::<DayMessages<'_>>(bytes) {
         Ok(DayMessages(messages)) => messages,
         Err(error) => return vec![Err(ImportError::json(file, &error))],
     };
-    let mut seen_ts = BTreeSet::new();
+    let mut seen_ts = SeenTs::default();
     let mut events = Vec::with_capacity(messages.len());
     for (index, message) in messages.iter().enumerate() {
-        match message_to_event(file, index, channel_id, message, directory, &mut seen_ts) {
-            Ok(Some(event)) => events.push(Ok(event)),
-            Ok(None) => {}
-            Err(error) => events.push(Err(error)),
-        }
+        push_event(
+            &mut events,
+            message_to_event(file, index, channel_id, message, directory, &mut seen_ts),
+        );
     }
     events
+}
+
+fn push_event(
+    events: &mut Vec<Result<TimelineEvent, ImportError>>,
+    result: Result<Option<TimelineEvent>, ImportError>,
+) {
+    match result {
+        Ok(Some(event)) => events.push(Ok(event)),
+        Ok(None) => {}
+        Err(error) => events.push(Err(error)),
+    }
+}
+
+/// The `ts` values of a channel's messages seen so far, kept sorted: messages come in `ts`
+/// order, so a new one is almost always appended.
+#[derive(Default)]
+struct SeenTs(Vec<i64>);
+
+impl SeenTs {
+    /// False if `micros` was seen before.
+    fn insert(&mut self, micros: i64) -> bool {
+        if self.0.last().is_none_or(|last| *last < micros) {
+            self.0.push(micros);
+            return true;
+        }
+        match self.0.binary_search(&micros) {
+            Ok(_) => false,
+            Err(position) => {
+                self.0.insert(position, micros);
+                true
+            }
+        }
+    }
+}
+
+/// Test and fuzzing support: parses `bytes` as a day file with the fast reader and with serde
+/// alone, and panics if they disagree. `users`: a `users.json` (default: users `U1` and `U2`).
+#[doc(hidden)]
+pub fn check_day_file_readers_agree(bytes: &[u8], users: Option<&[u8]>) {
+    let users = users.unwrap_or(
+        br#"[{"id":"U1","name":"a"},{"id":"U2","name":"b","profile":{"display_name":"B"}}]"#,
+    );
+    let directory = SlackDirectory::from_json(
+        "users.json",
+        Some(users),
+        &[(
+            "channels.json".to_owned(),
+            br#"[{"id":"C1","name":"deploys"}]"#.to_vec(),
+        )],
+    )
+    .expect("a valid directory");
+    let show =
+        |results: Vec<Result<TimelineEvent, ImportError>>| -> Vec<Result<TimelineEvent, String>> {
+            results
+                .into_iter()
+                .map(|r| r.map_err(|e| e.to_string()))
+                .collect()
+        };
+    let bytes = strip_bom(bytes);
+    let fast = parse_day_file("d.json", "C1", bytes, &directory);
+    let serde = parse_day_file_with_serde("d.json", "C1", bytes, &directory);
+    assert_eq!(
+        show(fast),
+        show(serde),
+        "input: {:?}",
+        String::from_utf8_lossy(bytes)
+    );
 }
 
 /// `"1711842185.118230"` → microseconds since the epoch. Slack writes six fraction digits; fewer
@@ -635,7 +865,7 @@ fn message_to_event(
     channel_id: &str,
     message: &RawMessage<'_>,
     directory: &SlackDirectory,
-    seen_ts: &mut BTreeSet<i64>,
+    seen_ts: &mut SeenTs,
 ) -> Result<Option<TimelineEvent>, ImportError> {
     let at_path = |field: &str| Position::JsonPath(format!("[{index}].{field}"));
     const TS_EXPECTED: &str = "a string like \"1711842185.118230\" (Slack's message id)";
@@ -770,12 +1000,20 @@ fn message_to_event(
     {
         text.push_str(&format!(" (edited {edited_at})"));
     }
-    let source_ref = match message.thread_ts.as_deref() {
-        Some(thread_ts) if thread_ts != ts.as_ref() => {
-            format!("slack:{channel_id}:{thread_ts}/{ts}")
-        }
-        _ => format!("slack:{channel_id}:{ts}"),
-    };
+    let thread = message
+        .thread_ts
+        .as_deref()
+        .filter(|thread_ts| *thread_ts != ts.as_ref());
+    let mut source_ref =
+        String::with_capacity(8 + channel_id.len() + ts.len() + thread.map_or(0, |t| t.len() + 1));
+    source_ref.push_str("slack:");
+    source_ref.push_str(channel_id);
+    source_ref.push(':');
+    if let Some(thread_ts) = thread {
+        source_ref.push_str(thread_ts);
+        source_ref.push('/');
+    }
+    source_ref.push_str(ts);
     let is_bot = subtype == "bot_message" || (message.user.is_none() && message.username.is_some());
     let kind = if is_bot {
         EventKind::Observation
@@ -1027,6 +1265,89 @@ mod tests {
             message.contains("expected a JSON array of Slack message objects"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn the_fast_reader_agrees_with_serde_on_edge_cases() {
+        let cases: &[&str] = &[
+            "[]",
+            " \n[ ]\n ",
+            r#"[{"user":"U1","text":"a \/ b \u00e9 \ud83d\ude00 \"q\" \\ \n\t","ts":"1.000001"}]"#,
+            r#"[{"user":"U1","text":"lone \ud83d","ts":"1.000001"}]"#,
+            r#"[{"user":"U1","text":"lone \ude00 low","ts":"1.000001"}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001","ts":"2.000001"}]"#,
+            r#"[{"user":null,"text":"x","ts":"1.000001","user":"U1"}]"#,
+            r#"[{"user":null,"username":"bot","subtype":null,"text":null,"ts":"1.000001","thread_ts":null}]"#,
+            r#"[{"user":7,"text":"x","ts":"1.000001"}]"#,
+            r#"[{"user":"U1","text":{"a":1},"ts":"1.000001"}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001","blocks":[{"t":[1,-2.5e+3,0,true,false,null,"\u0041"]}]}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001","n":01}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001","n":1.}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001","n":-}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001","n":1e}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001","n":tru}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001","s":"bad \x"}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001","s":"bad \u12g4"}]"#,
+            "[{\"user\":\"U1\",\"text\":\"tab\tinside\",\"ts\":\"1.000001\"}]",
+            "[{\"user\":\"U1\",\"text\":\"x\",\"ts\":\"1.000001\",\"s\":\"ctl\u{1}\"}]",
+            r#"[{"user":"U1","text":"x","ts":"1.000001",}]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001"},]"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001"}] x"#,
+            r#"[{"user":"U1","text":"x","ts":"1.000001"}"#,
+            r#"[{"\u0074s":"1.000001","user":"U1","text":"escaped key"}]"#,
+            r#"[["1.000001","U1"]]"#,
+            r#"[1, "x", null]"#,
+            r#"{"messages":[]}"#,
+            r#"[{"user":"U1","text":"","ts":"1.000001","attachments":[{"fallback":"","title":"T","text":"B","title_link":"https://x/"},{"fallback":"F"}]}]"#,
+            r#"[{"user":"U1","text":"","ts":"1.000001","attachments":null,"files":[{"mode":"hidden_by_limit"},{"name":"n","url_private":"https://u/"}]}]"#,
+            r#"[{"user":"U1","text":"","ts":"1.000001","attachments":[["F"]]}]"#,
+            r#"[{"user":"U1","text":"","ts":"1.000001","files":[{"title":"a","title":"b"}]}]"#,
+            r#"[{"user":"U1","text":"e","ts":"1.000001","edited":{"user":"U1","ts":"2.000000"},"bot_profile":{"name":"B","icons":{}}}]"#,
+            r#"[{"user":"U1","text":"e","ts":"1.000001","edited":{"ts":5}}]"#,
+            "[{\"user\":\"U1\",\"text\":\"bad utf8 \u{0}\",\"ts\":\"1.000001\"}]",
+        ];
+        for case in cases {
+            check_day_file_readers_agree(case.as_bytes(), None);
+        }
+        check_day_file_readers_agree(
+            b"[{\"user\":\"U1\",\"text\":\"\xff\",\"ts\":\"1.000001\"}]",
+            None,
+        );
+        check_day_file_readers_agree(
+            b"[{\"user\":\"U1\",\"text\":\"x\",\"ts\":\"1.000001\",\"k\":\"\xff\"}]",
+            None,
+        );
+        check_day_file_readers_agree(
+            b"[{\"user\":\"U1\",\"text\":\"x\",\"ts\":\"1.000001\",\"\xff\":1}]",
+            None,
+        );
+        let deep = format!(
+            r#"[{{"user":"U1","text":"x","ts":"1.000001","d":{}1{}}}]"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        check_day_file_readers_agree(deep.as_bytes(), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+
+        #[test]
+        fn the_fast_reader_agrees_with_serde_on_arbitrary_day_files(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "[", "]", "{", "}", ",", ":", " ", "\n", "\"", "\\", "\\u", "\\/", "d83d", "\\ude00",
+                "\"ts\"", "\"user\"", "\"text\"", "\"subtype\"", "\"thread_ts\"", "\"username\"",
+                "\"bot_profile\"", "\"edited\"", "\"attachments\"", "\"files\"", "\"name\"",
+                "\"fallback\"", "\"title\"", "\"title_link\"", "\"mode\"", "\"permalink\"",
+                "\"url_private\"", "\"blocks\"", "\"1711842185.118230\"", "\"U1\"", "\"U9\"",
+                "\"<@U1> &amp; <#C1>\"", "\"\"", "null", "true", "1", "-0.5e3", "01", "é", "\u{1}",
+            ]), 0..60)
+        ) {
+            let mut json = String::from("[{\"ts\":\"1.000001\",\"user\":\"U1\",");
+            json.push_str(&parts.concat());
+            check_day_file_readers_agree(json.as_bytes(), None);
+            check_day_file_readers_agree(parts.concat().as_bytes(), None);
+        }
     }
 
     #[test]

@@ -1,0 +1,508 @@
+//! A specialised reader for Slack day files: it builds the same [`RawMessage`]s as the serde
+//! path, reading only the fields the timeline needs and validating the rest without building it.
+//!
+//! It accepts only input that `serde_json` would accept and turn into the same messages; anything
+//! else it does not handle (invalid JSON, a key with escapes, a duplicate field, a number where a
+//! string is expected, a lone surrogate, deep nesting …) makes it give up (`None`), and the caller
+//! parses the file again with `serde_json`, which produces the exact value or error message. Valid
+//! exports almost never take that path, so its cost does not matter.
+
+use std::borrow::Cow;
+
+use super::{RawAttachment, RawBotProfile, RawEdited, RawFile, RawMessage, Scalar};
+
+/// `None`: not handled here; parse the file with `serde_json` instead.
+type Fast<T> = Option<T>;
+
+/// Deeper than this, give up (`serde_json` stops at 128).
+const MAX_DEPTH: usize = 100;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Calls `each` with every message of the day file, in order; `None` if the file is not one the
+/// fast path handles (then nothing it produced may be used).
+pub(super) fn for_each_message<'a>(
+    bytes: &'a [u8],
+    mut each: impl FnMut(usize, RawMessage<'a>),
+) -> Fast<()> {
+    let mut s = Scanner { b: bytes, pos: 0 };
+    s.ws();
+    s.expect(b'[')?;
+    s.ws();
+    let mut index = 0;
+    if s.peek()? == b']' {
+        s.pos += 1;
+    } else {
+        loop {
+            s.ws();
+            let message = s.message()?;
+            each(index, message);
+            index += 1;
+            s.ws();
+            match s.next()? {
+                b',' => continue,
+                b']' => break,
+                _ => return None,
+            }
+        }
+    }
+    s.ws();
+    (s.pos == s.b.len()).then_some(())
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    #[inline]
+    fn peek(&self) -> Fast<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn next(&mut self) -> Fast<u8> {
+        let c = self.peek()?;
+        self.pos += 1;
+        Some(c)
+    }
+
+    #[inline]
+    fn expect(&mut self, c: u8) -> Fast<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    /// Skips whitespace; runs of spaces (Slack indents with four per level) eight at a time.
+    #[inline]
+    fn ws(&mut self) {
+        let b = self.b;
+        let mut i = self.pos;
+        loop {
+            if let Some(chunk) = b.get(i..i + 8) {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                let not_spaces = u64::from_le_bytes(word) ^ (ONES * u64::from(b' '));
+                if not_spaces == 0 {
+                    i += 8;
+                    continue;
+                }
+                i += (not_spaces.trailing_zeros() / 8) as usize;
+            }
+            match b.get(i) {
+                Some(b' ' | b'\n' | b'\r' | b'\t') => i += 1,
+                _ => break,
+            }
+        }
+        self.pos = i;
+    }
+
+    /// Moves to the next `"`, `\` or control character of a string (or the end of input).
+    #[inline]
+    fn skip_to_special(&mut self) {
+        let b = self.b;
+        let mut i = self.pos;
+        while let Some(chunk) = b.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(word);
+            let quote = w ^ (ONES * u64::from(b'"'));
+            let backslash = w ^ (ONES * u64::from(b'\\'));
+            // The lowest flagged byte of each term is exact (borrows only flag bytes above it).
+            let found = (quote.wrapping_sub(ONES) & !quote)
+                | (backslash.wrapping_sub(ONES) & !backslash)
+                | (w.wrapping_sub(ONES * 0x20) & !w);
+            let found = found & HIGHS;
+            if found != 0 {
+                self.pos = i + (found.trailing_zeros() / 8) as usize;
+                return;
+            }
+            i += 8;
+        }
+        while let Some(&c) = b.get(i) {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                break;
+            }
+            i += 1;
+        }
+        self.pos = i;
+    }
+
+    /// After the opening `"`: the raw bytes up to the closing quote and whether they hold escapes.
+    /// Escapes are checked as `serde_json` checks skipped strings (valid escape letter, four hex
+    /// digits after `\u`); control characters are refused.
+    fn raw_string(&mut self) -> Fast<(&'a [u8], bool)> {
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            self.skip_to_special();
+            match self.next()? {
+                b'"' => return Some((&self.b[start..self.pos - 1], escaped)),
+                b'\\' => {
+                    escaped = true;
+                    match self.next()? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            self.hex4()?;
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Fast<u16> {
+        let digits = self.b.get(self.pos..self.pos + 4)?;
+        let mut value = 0u16;
+        for &d in digits {
+            value = value * 16 + u16::try_from((d as char).to_digit(16)?).ok()?;
+        }
+        self.pos += 4;
+        Some(value)
+    }
+
+    /// A string value the caller keeps: UTF-8 checked, escapes decoded (borrowed when it has
+    /// none), lone surrogates refused, as `serde_json` does for a `&str`/`Cow<str>`.
+    fn string(&mut self) -> Fast<Cow<'a, str>> {
+        let (raw, escaped) = self.raw_string()?;
+        if !escaped {
+            return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
+        }
+        decode(raw).map(Cow::Owned)
+    }
+
+    /// An object key: plain ASCII without escapes, else not handled here.
+    fn key(&mut self) -> Fast<&'a [u8]> {
+        self.expect(b'"')?;
+        let (raw, escaped) = self.raw_string()?;
+        (!escaped && raw.is_ascii()).then_some(raw)
+    }
+
+    /// Iterates the members of an object (after its `{`), calling `member` with each key; the
+    /// callback must consume the value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Fast<()>) -> Fast<()> {
+        self.ws();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.key()?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            member(self, key)?;
+            self.ws();
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Skips any JSON value, checking its syntax.
+    fn skip(&mut self, depth: usize) -> Fast<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.next()? {
+            b'"' => self.raw_string().map(drop),
+            b'{' => self.skipped_object(depth),
+            b'[' => {
+                self.ws();
+                if self.peek()? == b']' {
+                    self.pos += 1;
+                    return Some(());
+                }
+                loop {
+                    self.ws();
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    match self.next()? {
+                        b',' => continue,
+                        b']' => return Some(()),
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal(b"rue"),
+            b'f' => self.literal(b"alse"),
+            b'n' => self.literal(b"ull"),
+            b'-' => {
+                let first = self.next()?;
+                self.number(first)
+            }
+            first @ b'0'..=b'9' => self.number(first),
+            _ => None,
+        }
+    }
+
+    /// The members of an object no field is read from (after its `{`): keys are only checked,
+    /// as serde checks the keys of a value it ignores.
+    fn skipped_object(&mut self, depth: usize) -> Fast<()> {
+        self.ws();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            self.expect(b'"')?;
+            self.raw_string()?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            self.skip(depth + 1)?;
+            self.ws();
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    fn literal(&mut self, rest: &[u8]) -> Fast<()> {
+        let found = self.b.get(self.pos..self.pos + rest.len())?;
+        self.pos += rest.len();
+        (found == rest).then_some(())
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// The rest of a number whose first digit was `first`: `0` or `[1-9][0-9]*`, then an optional
+    /// fraction and exponent, each with at least one digit.
+    fn number(&mut self, first: u8) -> Fast<()> {
+        match first {
+            b'0' => {}
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// `null` (then `None`) or what `read` reads.
+    fn nullable<T>(&mut self, read: impl FnOnce(&mut Self) -> Fast<T>) -> Fast<Option<T>> {
+        if self.peek()? == b'n' {
+            self.pos += 1;
+            self.literal(b"ull")?;
+            return Some(None);
+        }
+        read(self).map(Some)
+    }
+
+    fn opt_string(&mut self) -> Fast<Option<Cow<'a, str>>> {
+        self.nullable(|s| {
+            s.expect(b'"')?;
+            s.string()
+        })
+    }
+
+    /// A field read as [`Scalar`]: only strings (and `null`) are handled here; anything else is
+    /// an error message the serde path words.
+    fn opt_scalar(&mut self) -> Fast<Option<Scalar<'a>>> {
+        Some(self.opt_string()?.map(Scalar::Text))
+    }
+
+    /// An array of objects, each read by `item` after its `{`.
+    fn opt_objects<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Fast<T>,
+    ) -> Fast<Option<Vec<T>>> {
+        self.nullable(|s| {
+            s.expect(b'[')?;
+            let mut items = Vec::new();
+            s.ws();
+            if s.peek()? == b']' {
+                s.pos += 1;
+                return Some(items);
+            }
+            loop {
+                s.ws();
+                s.expect(b'{')?;
+                items.push(item(s)?);
+                s.ws();
+                match s.next()? {
+                    b',' => continue,
+                    b']' => return Some(items),
+                    _ => return None,
+                }
+            }
+        })
+    }
+
+    fn message(&mut self) -> Fast<RawMessage<'a>> {
+        self.expect(b'{')?;
+        let mut m = RawMessage::default();
+        let mut seen = Seen(0);
+        self.object(|s, key| match key {
+            b"ts" => seen.set(0, &mut m.ts, s.opt_scalar()?),
+            b"user" => seen.set(1, &mut m.user, s.opt_scalar()?),
+            b"subtype" => seen.set(2, &mut m.subtype, s.opt_string()?),
+            b"text" => seen.set(3, &mut m.text, s.opt_scalar()?),
+            b"thread_ts" => seen.set(4, &mut m.thread_ts, s.opt_string()?),
+            b"username" => seen.set(5, &mut m.username, s.opt_string()?),
+            b"bot_profile" => {
+                let profile = s.nullable(|s| {
+                    s.expect(b'{')?;
+                    let mut p = RawBotProfile { name: None };
+                    let mut seen = Seen(0);
+                    s.object(|s, key| match key {
+                        b"name" => seen.set(0, &mut p.name, s.opt_string()?),
+                        _ => s.skip(2),
+                    })?;
+                    Some(p)
+                })?;
+                seen.set(6, &mut m.bot_profile, profile)
+            }
+            b"edited" => {
+                let edited = s.nullable(|s| {
+                    s.expect(b'{')?;
+                    let mut e = RawEdited { ts: None };
+                    let mut seen = Seen(0);
+                    s.object(|s, key| match key {
+                        b"ts" => seen.set(0, &mut e.ts, s.opt_string()?),
+                        _ => s.skip(2),
+                    })?;
+                    Some(e)
+                })?;
+                seen.set(7, &mut m.edited, edited)
+            }
+            b"attachments" => {
+                let attachments = s.opt_objects(|s| {
+                    let mut a = RawAttachment::default();
+                    let mut seen = Seen(0);
+                    s.object(|s, key| match key {
+                        b"fallback" => seen.set(0, &mut a.fallback, s.opt_string()?),
+                        b"title" => seen.set(1, &mut a.title, s.opt_string()?),
+                        b"text" => seen.set(2, &mut a.text, s.opt_string()?),
+                        b"title_link" => seen.set(3, &mut a.title_link, s.opt_string()?),
+                        _ => s.skip(3),
+                    })?;
+                    Some(a)
+                })?;
+                seen.set(8, &mut m.attachments, attachments)
+            }
+            b"files" => {
+                let files = s.opt_objects(|s| {
+                    let mut f = RawFile::default();
+                    let mut seen = Seen(0);
+                    s.object(|s, key| match key {
+                        b"mode" => seen.set(0, &mut f.mode, s.opt_string()?),
+                        b"title" => seen.set(1, &mut f.title, s.opt_string()?),
+                        b"name" => seen.set(2, &mut f.name, s.opt_string()?),
+                        b"permalink" => seen.set(3, &mut f.permalink, s.opt_string()?),
+                        b"url_private" => seen.set(4, &mut f.url_private, s.opt_string()?),
+                        _ => s.skip(3),
+                    })?;
+                    Some(f)
+                })?;
+                seen.set(9, &mut m.files, files)
+            }
+            _ => s.skip(1),
+        })?;
+        Some(m)
+    }
+}
+
+/// The fields of one object already read: serde's derive refuses a field given twice (even when
+/// the first was `null`), so a duplicate is left to the serde path to word.
+struct Seen(u32);
+
+impl Seen {
+    fn set<T>(&mut self, bit: u32, slot: &mut Option<T>, value: Option<T>) -> Fast<()> {
+        let mask = 1 << bit;
+        if self.0 & mask != 0 {
+            return None;
+        }
+        self.0 |= mask;
+        *slot = value;
+        Some(())
+    }
+}
+
+/// Decodes a string's escapes (already validated by `raw_string`), as `serde_json` does; `None`
+/// for invalid UTF-8 or a lone surrogate.
+fn decode(raw: &[u8]) -> Fast<String> {
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(offset) = memchr::memchr(b'\\', &raw[i..]) {
+        out.extend_from_slice(&raw[i..i + offset]);
+        i += offset + 1;
+        let c = *raw.get(i)?;
+        i += 1;
+        let byte = match c {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let unit = hex(raw.get(i..i + 4)?)?;
+                i += 4;
+                let code = match unit {
+                    0xD800..=0xDBFF => {
+                        if raw.get(i..i + 2)? != b"\\u" {
+                            return None;
+                        }
+                        let low = hex(raw.get(i + 2..i + 6)?)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        i += 6;
+                        0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return None,
+                    other => u32::from(other),
+                };
+                let ch = char::from_u32(code)?;
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            _ => return None,
+        };
+        out.push(byte);
+    }
+    out.extend_from_slice(&raw[i..]);
+    String::from_utf8(out).ok()
+}
+
+fn hex(digits: &[u8]) -> Fast<u16> {
+    let mut value = 0u16;
+    for &d in digits {
+        value = value * 16 + u16::try_from((d as char).to_digit(16)?).ok()?;
+    }
+    Some(value)
+}
