@@ -125,6 +125,10 @@ impl SqlStore {
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // A large import is one transaction: a 64 MiB page cache keeps its pages
+                        // out of the WAL until commit instead of spilling and re-reading them.
+                        conn.execute("PRAGMA cache_size = -65536").await?;
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
                     }
                     Ok(())
                 })
