@@ -16,9 +16,15 @@ cd "$scratch"
 [ -d c5 ] || python3 "$shared/bench/gen_corpus.py" --out c5 --total-mb 5 --seed 1 >/dev/null
 [ -d c50 ] || python3 "$shared/bench/gen_corpus.py" --out c50 --total-mb 50 --seed 2 >/dev/null
 
-# Our binary.
-(cd "$repo" && cargo build --release -p secondstory-cli)
-ss="$repo/target/release/secondstory"
+# Our binary (SECONDSTORY_BIN=path skips the build, e.g. to time a binary built elsewhere).
+if [ -n "${SECONDSTORY_BIN:-}" ]; then
+  ss="$SECONDSTORY_BIN"
+else
+  (cd "$repo" && cargo build --release -p secondstory-cli)
+  ss="$repo/target/release/secondstory"
+fi
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "versions: $("$ss" --version 2>/dev/null || echo secondstory), node $(node --version), $(python3 --version)"
 
 # Peers, installed into the scratch dir.
 if [ ! -x node/node_modules/.bin/alex ]; then
@@ -27,6 +33,7 @@ fi
 if [ ! -x venv/bin/proselint ]; then
   python3 -m venv venv && venv/bin/pip install --quiet proselint
 fi
+echo "peers: alex $(node -p 'require("./node/node_modules/alex/package.json").version'), write-good $(node -p 'require("./node/node_modules/write-good/package.json").version'), proselint $(venv/bin/pip show proselint 2>/dev/null | sed -n 's/^Version: //p')"
 alex="$scratch/node/node_modules/.bin/alex"
 writegood="$scratch/node/node_modules/.bin/write-good"
 proselint="$scratch/venv/bin/proselint"

@@ -81,6 +81,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         })?;
         let started = Instant::now();
+        let mut events = 0usize;
+        for (_, text) in &sources {
+            let options = pulldown_cmark::Options::ENABLE_TABLES
+                | pulldown_cmark::Options::ENABLE_FOOTNOTES
+                | pulldown_cmark::Options::ENABLE_STRIKETHROUGH
+                | pulldown_cmark::Options::ENABLE_TASKLISTS
+                | pulldown_cmark::Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+                | pulldown_cmark::Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
+            events += pulldown_cmark::Parser::new_ext(text, options)
+                .into_offset_iter()
+                .count();
+        }
+        println!(
+            "  pulldown-cmark events only: {:.1} MB/s ({events} events)",
+            bytes as f64 / 1e6 / started.elapsed().as_secs_f64()
+        );
+        let started = Instant::now();
         for (_, text) in &sources {
             let _ = scan_only.lint(text);
         }
@@ -102,6 +119,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let _ = linter.lint(text);
             }
             println!("  scan + {keep}: {:.3} s", started.elapsed().as_secs_f64());
+        }
+    }
+    if std::env::var_os("PROFILE_RULES").is_some() {
+        let book = secondstory_lint::rule_book();
+        let all: Vec<String> = book.rules.iter().map(|r| r.id.clone()).collect();
+        let mut base = 0.0;
+        for keep in std::iter::once("").chain(all.iter().map(String::as_str)) {
+            let linter = Linter::new(secondstory_lint::LintOptions {
+                disabled: all.iter().filter(|id| *id != keep).cloned().collect(),
+                ..Default::default()
+            })?;
+            let started = Instant::now();
+            for (_, text) in &sources {
+                let _ = linter.lint(text);
+            }
+            let t = started.elapsed().as_secs_f64();
+            if keep.is_empty() {
+                base = t;
+                println!("  no rules: {t:.3} s");
+            } else {
+                println!("  + {keep:<40} {:+.4} s", t - base);
+            }
         }
     }
     let labels_path = root.join("labels.jsonl");

@@ -215,6 +215,7 @@ impl Linter {
         // Front matter arrives before the first block; both callbacks see the same list.
         let people = std::cell::RefCell::new(self.participants.clone());
         let mut candidates: Vec<Candidate> = Vec::new();
+        let mut scratch = Scratch::default();
         let facts = markdown::scan(
             source,
             |front_matter| {
@@ -225,7 +226,13 @@ impl Linter {
             |block| {
                 let people = people.borrow();
                 let known_people = Known::new(&people);
-                self.lint_block(block, &known_people, use_prefilter, &mut candidates)
+                self.lint_block(
+                    block,
+                    &known_people,
+                    use_prefilter,
+                    &mut scratch,
+                    &mut candidates,
+                )
             },
         );
         candidates.sort_by_key(|candidate| (candidate.span.start, candidate.priority));
@@ -264,23 +271,49 @@ impl Linter {
         block: &ProseBlock,
         people: &Known<'_>,
         use_prefilter: bool,
+        scratch: &mut Scratch,
         out: &mut Vec<Candidate>,
     ) {
         let text = block.text.as_str();
+        let bytes = text.as_bytes();
+        let first_new = out.len();
         // Rules run per sentence, and only on sentences holding one of their triggers: most
         // sentences hold none, so the regexes see a fraction of the text.
-        let sentences = sentence_ranges(text);
-        let mut work: Vec<(usize, usize)> = Vec::new(); // (rule, sentence)
+        let Scratch {
+            sentences,
+            work,
+            hits,
+        } = scratch;
+        work.clear();
+        hits.clear();
+        if use_prefilter {
+            for hit in self.book.triggers.find_overlapping_iter(text) {
+                let trigger = hit.pattern().as_usize();
+                if self.book.trigger_word_start[trigger]
+                    && hit.start() > 0
+                    && is_ascii_word_byte(bytes[hit.start() - 1])
+                {
+                    continue;
+                }
+                hits.push((trigger, hit.start(), hit.end()));
+            }
+        }
+        if !use_prefilter || !hits.is_empty() {
+            sentence_ranges(text, sentences);
+        }
         if use_prefilter {
             let mut sentence = 0;
-            for hit in self.book.triggers.find_overlapping_iter(text) {
-                while sentences[sentence].end <= hit.start() && sentence + 1 < sentences.len() {
+            for &(trigger, start, end) in hits.iter() {
+                while sentences[sentence].end <= start && sentence + 1 < sentences.len() {
                     sentence += 1;
                 }
-                for &rule_index in &self.book.trigger_rules[hit.pattern().as_usize()] {
+                for &rule_index in &self.book.trigger_rules[trigger] {
+                    if !self.enabled[rule_index] {
+                        continue;
+                    }
                     // A trigger can straddle a sentence break; give both sentences the rule.
                     work.push((rule_index, sentence));
-                    if hit.end() > sentences[sentence].end && sentence + 1 < sentences.len() {
+                    if end > sentences[sentence].end && sentence + 1 < sentences.len() {
                         work.push((rule_index, sentence + 1));
                     }
                 }
@@ -292,15 +325,20 @@ impl Linter {
                 work.extend((0..sentences.len()).map(|sentence| (rule_index, sentence)));
             }
         }
-        let first_new = out.len();
-        for (rule_index, sentence) in work {
+        for &(rule_index, sentence) in work.iter() {
             let rule = &self.book.rules[rule_index];
             if !self.enabled[rule_index] {
                 continue;
             }
             let range = sentences[sentence].clone();
-            for pattern in &rule.patterns {
-                for captures in pattern.captures_iter(&text[range.clone()]) {
+            let haystack = &text[range.clone()];
+            for pattern in &rule.matchers.get().patterns {
+                // Most sentences a trigger points at hold no match: a plain search is cheaper than
+                // setting up capture groups.
+                if !pattern.is_match(haystack) {
+                    continue;
+                }
+                for captures in pattern.captures_iter(haystack) {
                     let found = Found {
                         pattern,
                         captures: &captures,
@@ -391,7 +429,8 @@ impl Linter {
                 return;
             }
         }
-        if rule
+        let matchers = rule.matchers.get();
+        if matchers
             .not_before
             .as_ref()
             .is_some_and(|veto| veto.is_match(&text[span.end..]))
@@ -399,7 +438,7 @@ impl Linter {
             return;
         }
         let window_start = floor_char_boundary(text, span.start.saturating_sub(96));
-        if rule
+        if matchers
             .not_after
             .as_ref()
             .is_some_and(|veto| veto.is_match(&text[window_start..span.start]))
@@ -603,11 +642,26 @@ struct Found<'r, 'c> {
     base: usize,
 }
 
+/// Buffers reused from block to block within one document.
+#[derive(Default)]
+struct Scratch {
+    sentences: Vec<Range<usize>>,
+    /// (rule, sentence) pairs to run.
+    work: Vec<(usize, usize)>,
+    /// (trigger, start, end) of the trigger hits in the block.
+    hits: Vec<(usize, usize, usize)>,
+}
+
+/// What `(?-u:\b)` counts as a word character.
+fn is_ascii_word_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
 /// Splits block text into sentences: after `.`, `!` or `?` (and closing quotes or brackets)
 /// followed by whitespace. Abbreviations may split early; a rule then sees a shorter sentence.
-fn sentence_ranges(text: &str) -> Vec<Range<usize>> {
+fn sentence_ranges(text: &str, ranges: &mut Vec<Range<usize>>) {
+    ranges.clear();
     let bytes = text.as_bytes();
-    let mut ranges = Vec::new();
     let mut start = 0;
     let mut index = 0;
     while index < bytes.len() {
@@ -630,7 +684,6 @@ fn sentence_ranges(text: &str) -> Vec<Range<usize>> {
     if start < bytes.len() || ranges.is_empty() {
         ranges.push(start..bytes.len());
     }
-    ranges
 }
 
 /// Participant names, lower-cased, with first names of multi-word names as well.

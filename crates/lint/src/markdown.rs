@@ -7,6 +7,7 @@
 //! to source byte offsets. The engine (engine.rs) runs the rules per block; suppression comments and
 //! front-matter participants found on the way are collected here as well.
 
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
@@ -33,18 +34,25 @@ pub(crate) struct ProseBlock {
     pub(crate) in_blockquote: bool,
     /// Under an "Action items" (or follow-up/remediation) heading.
     pub(crate) in_action_items: bool,
+    /// Quotations and bare URLs, found on first use: most blocks never produce a candidate, so
+    /// most blocks never pay for the extra pass.
+    marks: OnceCell<Marks>,
+}
+
+/// Ranges of a block's text that change how a finding there is treated.
+#[derive(Debug, Default)]
+struct Marks {
     /// Bare URLs inside the text: never reported.
-    pub(crate) masked: Vec<Range<usize>>,
+    masked: Vec<Range<usize>>,
     /// Ranges inside "…" or “…”.
-    pub(crate) quoted: Vec<Range<usize>>,
+    quoted: Vec<Range<usize>>,
 }
 
 impl ProseBlock {
     fn clear(&mut self) {
         self.text.clear();
         self.segments.clear();
-        self.masked.clear();
-        self.quoted.clear();
+        self.marks.take();
     }
 
     fn push(&mut self, text: &str, source: Range<usize>) {
@@ -84,8 +92,29 @@ impl ProseBlock {
         }
     }
 
-    fn find_quotes_and_urls(&mut self) {
-        let text = self.text.as_str();
+    fn marks(&self) -> &Marks {
+        self.marks.get_or_init(|| Marks::find(&self.text))
+    }
+    /// Whether a block-text offset lies inside quotation marks.
+    pub(crate) fn is_quoted(&self, offset: usize) -> bool {
+        self.marks()
+            .quoted
+            .iter()
+            .any(|range| range.contains(&offset))
+    }
+
+    /// Whether a span touches a bare URL.
+    pub(crate) fn is_masked(&self, span: &Range<usize>) -> bool {
+        self.marks()
+            .masked
+            .iter()
+            .any(|range| range.start < span.end && span.start < range.end)
+    }
+}
+
+impl Marks {
+    fn find(text: &str) -> Marks {
+        let mut marks = Marks::default();
         // Straight quotes pair up in order; curly quotes open and close explicitly. An unpaired
         // quote (12" screen, a stray mark) quotes nothing rather than the rest of the block.
         let mut straight_open: Option<usize> = None;
@@ -93,13 +122,13 @@ impl ProseBlock {
         for (index, character) in text.char_indices() {
             match character {
                 '"' => match straight_open.take() {
-                    Some(start) => self.quoted.push(start..index + 1),
+                    Some(start) => marks.quoted.push(start..index + 1),
                     None => straight_open = Some(index),
                 },
                 '“' => curly_open = Some(index),
                 '”' => {
                     if let Some(start) = curly_open.take() {
-                        self.quoted.push(start..index + character.len_utf8());
+                        marks.quoted.push(start..index + character.len_utf8());
                     }
                 }
                 _ => {}
@@ -112,22 +141,11 @@ impl ProseBlock {
                 let end = text[start..]
                     .find(|c: char| c.is_whitespace() || c == '>' || c == ')')
                     .map_or(text.len(), |length| start + length);
-                self.masked.push(start..end);
+                marks.masked.push(start..end);
                 from = end.max(start + marker.len());
             }
         }
-    }
-
-    /// Whether a block-text offset lies inside quotation marks.
-    pub(crate) fn is_quoted(&self, offset: usize) -> bool {
-        self.quoted.iter().any(|range| range.contains(&offset))
-    }
-
-    /// Whether a span touches a bare URL.
-    pub(crate) fn is_masked(&self, span: &Range<usize>) -> bool {
-        self.masked
-            .iter()
-            .any(|range| range.start < span.end && span.start < range.end)
+        marks
     }
 }
 
@@ -212,7 +230,6 @@ pub(crate) fn scan(
         if !block.text.trim().is_empty() {
             block.in_blockquote = blockquote_depth > 0;
             block.in_action_items = in_action;
-            block.find_quotes_and_urls();
             on_block(block);
         }
         block.clear();

@@ -174,6 +174,29 @@ pub fn write_github(out: &mut impl Write, path: &str, findings: &[Finding]) -> i
     Ok(())
 }
 
+/// A relative path as a URI reference (RFC 3986): `/`-separated, with spaces, `%`, `#`, `?` and
+/// non-ASCII bytes percent-encoded, as SARIF's `artifactLocation.uri` requires.
+pub fn uri_reference(path: &str) -> String {
+    let mut uri = String::with_capacity(path.len());
+    for byte in path.replace('\\', "/").bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=@".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
+}
+
+/// SARIF requires `informationUri` and `helpUri` to be absolute URIs: the rule documentation in the
+/// project repository (`repository` in Cargo.toml).
+fn absolute_doc_uri(relative: &str) -> String {
+    format!(
+        "{}/blob/main/{relative}",
+        env!("CARGO_PKG_REPOSITORY").trim_end_matches('/')
+    )
+}
+
 /// SARIF schema location written into every log.
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -295,7 +318,7 @@ pub fn sarif_tool() -> SarifTool {
             full_description: SarifText {
                 text: format!("{} {}", rule.message, rule.rationale),
             },
-            help_uri: rule.doc_url(),
+            help_uri: absolute_doc_uri(&rule.doc_url()),
             default_configuration: SarifConfiguration {
                 level: sarif_level(rule.severity),
             },
@@ -312,7 +335,7 @@ pub fn sarif_tool() -> SarifTool {
         full_description: SarifText {
             text: info.message.clone(),
         },
-        help_uri: "docs/RULES.md#custom-terms".to_owned(),
+        help_uri: absolute_doc_uri("docs/RULES.md#custom-terms"),
         default_configuration: SarifConfiguration {
             level: sarif_level(Severity::Warning),
         },
@@ -321,7 +344,7 @@ pub fn sarif_tool() -> SarifTool {
     SarifTool {
         driver: SarifDriver {
             name: "secondstory".to_owned(),
-            information_uri: "docs/RULES.md".to_owned(),
+            information_uri: absolute_doc_uri("docs/RULES.md"),
             rules,
         },
     }
@@ -340,7 +363,7 @@ pub fn sarif_results(uri: &str, findings: &[Finding]) -> Vec<SarifResult> {
             locations: vec![SarifLocation {
                 physical_location: SarifPhysicalLocation {
                     artifact_location: SarifArtifactLocation {
-                        uri: uri.to_owned(),
+                        uri: uri_reference(uri),
                     },
                     region: SarifRegion {
                         start_line: finding.start.line,

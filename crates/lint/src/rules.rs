@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexBuilder};
@@ -225,13 +225,55 @@ pub struct Rule {
     pub fires: Vec<String>,
     /// Example sentences that do not.
     pub passes: Vec<String>,
-    pub(crate) patterns: Vec<Regex>,
-    pub(crate) not_before: Option<Regex>,
-    pub(crate) not_after: Option<Regex>,
+    /// The rule's regular expressions (macros expanded), compiled on first use: most runs touch
+    /// few rules, and compiling all of them up front dominated a whole-process lint of one file.
+    pub(crate) matchers: LazyMatchers,
     pub(crate) fix: Option<FixKind>,
     pub(crate) replacement: Option<String>,
     /// Verbs after which any capitalised word counts as a person (nobody says "Kubernetes forgot").
     pub(crate) any_capitalised_name_for: Vec<String>,
+}
+
+/// A rule's compiled patterns and vetoes.
+#[derive(Debug)]
+pub(crate) struct Matchers {
+    pub patterns: Vec<Regex>,
+    pub not_before: Option<Regex>,
+    pub not_after: Option<Regex>,
+}
+
+/// Pattern sources checked when the rule book is built, compiled when a rule first runs.
+#[derive(Debug)]
+pub(crate) struct LazyMatchers {
+    rule: String,
+    patterns: Vec<String>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    compiled: OnceLock<Matchers>,
+}
+
+impl LazyMatchers {
+    fn compile(&self) -> Result<Matchers, RuleDataError> {
+        let compile = |pattern: &str| compile_pattern(&self.rule, pattern);
+        Ok(Matchers {
+            patterns: self
+                .patterns
+                .iter()
+                .map(|p| compile(p))
+                .collect::<Result<_, _>>()?,
+            not_before: self.not_before.as_deref().map(compile).transpose()?,
+            not_after: self.not_after.as_deref().map(compile).transpose()?,
+        })
+    }
+
+    pub fn get(&self) -> &Matchers {
+        self.compiled.get_or_init(|| {
+            // Every compiled-in pattern is compiled by the tests (`RuleBook::compile_all`), so
+            // this cannot fail at run time for the rules we ship.
+            self.compile()
+                .expect("rule patterns compile (checked by RuleBook::compile_all)")
+        })
+    }
 }
 
 impl Rule {
@@ -255,6 +297,9 @@ pub struct RuleBook {
     pub(crate) triggers: AhoCorasick,
     /// For each trigger pattern id, the rules it can start.
     pub(crate) trigger_rules: Vec<Vec<usize>>,
+    /// For each trigger pattern id, whether it counts only at the start of a word (written
+    /// `\b…` in rules.toml): the byte before it must not be an ASCII word character.
+    pub(crate) trigger_word_start: Vec<bool>,
     pub(crate) pronouns: BTreeSet<String>,
     pub(crate) roles: BTreeSet<String>,
     pub(crate) not_names: BTreeSet<String>,
@@ -291,20 +336,34 @@ impl RuleBook {
                 }
             }
             all_triggers.push(data.triggers.clone());
-            let compile = |pattern: &str| compile_pattern(&data.id, &macros.expand(pattern));
-            let patterns = data
+            let matchers = LazyMatchers {
+                rule: data.id.clone(),
+                patterns: data.patterns.iter().map(|p| macros.expand(p)).collect(),
+                not_before: data
+                    .not_before
+                    .as_ref()
+                    .map(|p| macros.expand(&format!("^(?:{p})"))),
+                not_after: data
+                    .not_after
+                    .as_ref()
+                    .map(|p| macros.expand(&format!("(?:{p})$"))),
+                compiled: OnceLock::new(),
+            };
+            // Syntax is checked now (cheap); building the automata waits for first use.
+            for pattern in matchers
                 .patterns
                 .iter()
-                .map(|p| compile(p))
-                .collect::<Result<Vec<_>, _>>()?;
-            let not_before = match &data.not_before {
-                Some(p) => Some(compile(&format!("^(?:{p})"))?),
-                None => None,
-            };
-            let not_after = match &data.not_after {
-                Some(p) => Some(compile(&format!("(?:{p})$"))?),
-                None => None,
-            };
+                .chain(&matchers.not_before)
+                .chain(&matchers.not_after)
+            {
+                regex_syntax::ParserBuilder::new()
+                    .build()
+                    .parse(pattern)
+                    .map_err(|e| RuleDataError::Invalid {
+                        rule: data.id.clone(),
+                        problem: format!("pattern does not parse: {e}"),
+                    })?;
+            }
             rules.push(Rule {
                 id: data.id,
                 category: data.category,
@@ -317,9 +376,7 @@ impl RuleBook {
                 sources: data.sources,
                 fires: data.fires,
                 passes: data.passes,
-                patterns,
-                not_before,
-                not_after,
+                matchers,
                 fix: data.fix,
                 replacement: data.replacement,
                 any_capitalised_name_for: data
@@ -333,14 +390,28 @@ impl RuleBook {
         // One automaton for every rule's triggers; a trigger shared by rules maps to all of them.
         let mut trigger_texts: Vec<String> = Vec::new();
         let mut trigger_rules: Vec<Vec<usize>> = Vec::new();
+        let mut trigger_word_start: Vec<bool> = Vec::new();
         for (rule_index, rule_triggers) in all_triggers.iter().enumerate() {
             for trigger in rule_triggers {
-                let trigger = trigger.to_ascii_lowercase();
-                match trigger_texts.iter().position(|known| *known == trigger) {
+                let (word_start, literal) = match trigger.strip_prefix(r"\b") {
+                    Some(rest) => (true, rest),
+                    None => (false, trigger.as_str()),
+                };
+                if literal.is_empty() || literal.contains('\\') {
+                    return Err(RuleDataError::Invalid {
+                        rule: rules[rule_index].id.clone(),
+                        problem: format!("trigger {trigger:?} is not a literal"),
+                    });
+                }
+                let literal = literal.to_ascii_lowercase();
+                let known = (0..trigger_texts.len())
+                    .find(|&i| trigger_texts[i] == literal && trigger_word_start[i] == word_start);
+                match known {
                     Some(position) => trigger_rules[position].push(rule_index),
                     None => {
-                        trigger_texts.push(trigger);
+                        trigger_texts.push(literal);
                         trigger_rules.push(vec![rule_index]);
+                        trigger_word_start.push(word_start);
                     }
                 }
             }
@@ -349,6 +420,7 @@ impl RuleBook {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(&trigger_texts)?;
 
         let lower_set = |words: &[String]| words.iter().map(|w| w.to_lowercase()).collect();
@@ -358,11 +430,20 @@ impl RuleBook {
             rules,
             triggers,
             trigger_rules,
+            trigger_word_start,
             pronouns: lower_set(&file.vocabulary.pronouns),
             roles: lower_set(&file.vocabulary.roles),
             not_names: file.vocabulary.not_names.iter().cloned().collect(),
             given_names: lower_set(&file.vocabulary.given_names),
         })
+    }
+
+    /// Compiles every rule's patterns now, reporting the first that fails (tests call this).
+    pub fn compile_all(&self) -> Result<(), RuleDataError> {
+        for rule in &self.rules {
+            rule.matchers.compile()?;
+        }
+        Ok(())
     }
 
     /// The rule with this id.

@@ -86,3 +86,11 @@ fn the_trigger_prefilter_never_hides_a_match() {
         );
     }
 }
+
+#[test]
+fn every_compiled_in_pattern_compiles() {
+    // Patterns compile lazily at first use; this is where a bad one is caught.
+    rule_book()
+        .compile_all()
+        .expect("every rule pattern compiles");
+}
