@@ -144,3 +144,74 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Turns axum's plain-text rejections under `/api/` (a malformed path parameter, query or JSON
+/// body, a wrong content type) into problem documents, so every API error has one shape.
+pub async fn problem_for_rejections(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let on_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !on_api || !plain || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let detail = match axum::body::to_bytes(response.into_body(), 64 * 1024).await {
+        Ok(bytes) if status.is_client_error() => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => String::new(),
+    };
+    if status.is_server_error() {
+        return ApiError::internal().into_response();
+    }
+    ApiError::new(status, detail).into_response()
+}
+
+/// Documents the rejections every operation can get before its handler runs: 400 for a
+/// malformed path or query parameter or body, 415 for a body of the wrong content type, 422
+/// for a body without the documented fields.
+pub fn document_rejections(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let has_body = operation.request_body.is_some();
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("400".into())
+                .or_insert_with(|| problem("A malformed parameter or body"));
+            if has_body {
+                responses
+                    .entry("415".into())
+                    .or_insert_with(|| problem("The body is not of a supported content type"));
+                responses
+                    .entry("422".into())
+                    .or_insert_with(|| problem("The body does not have the documented fields"));
+            }
+        }
+    }
+}

@@ -54,7 +54,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     );
     let (router, openapi) = OpenApiRouter::with_openapi(openapi)
         .merge(api::routes())
+        .merge(hooks::routes())
         .split_for_parts();
+    let mut openapi = openapi;
+    error::document_rejections(&mut openapi);
     (router, openapi)
 }
 
@@ -77,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { error::ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(axum::middleware::from_fn(error::problem_for_rejections))
         .layer(axum::middleware::from_fn(ops::record_metrics))
         .layer(axum::middleware::from_fn(ops::security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
