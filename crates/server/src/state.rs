@@ -31,6 +31,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Rules matching alerts to incidents for the webhook endpoints.
     pub hook_rules: Vec<HookRule>,
+    /// The secret of the PagerDuty webhook subscription: deliveries signed with it
+    /// (`X-PagerDuty-Signature: v1=<hex HMAC-SHA256 of the body>`) need no bearer token.
+    pub pagerduty_signing_secret: Option<String>,
 }
 
 /// Which active incident an alert joins: the first rule whose label matches decides the label
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
                 value: None,
                 severity: "SEV3".into(),
             }],
+            pagerduty_signing_secret: None,
         }
     }
 }
