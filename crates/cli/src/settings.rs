@@ -15,12 +15,32 @@ pub struct Settings {
     pub id_prefix: String,
     pub severities: SeverityScale,
     pub taxonomy: FactorTaxonomy,
+    /// How webhook alerts find their incident (`[[hooks.rules]]`); empty means the server default.
+    pub hook_rules: Vec<secondstory_server::HookRule>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct File {
     #[serde(default)]
     incidents: Incidents,
+    #[serde(default)]
+    hooks: Hooks,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Hooks {
+    #[serde(default)]
+    rules: Vec<HookRuleEntry>,
+}
+
+/// `[[hooks.rules]] label = "service", value = "orders-api", severity = "SEV2"`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HookRuleEntry {
+    label: String,
+    value: Option<String>,
+    severity: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,14 +75,33 @@ impl Settings {
                     .map_or_else(|| CONFIG_FILE.into(), |p| p.display().to_string())
             ))
         })?;
+        let location = path
+            .as_deref()
+            .map_or_else(|| CONFIG_FILE.into(), |p| p.display().to_string());
+        let severities = file
+            .incidents
+            .severities
+            .filter(|levels| !levels.is_empty())
+            .map(|levels| SeverityScale { levels })
+            .unwrap_or_default();
+        let mut hook_rules = Vec::new();
+        for (n, rule) in file.hooks.rules.into_iter().enumerate() {
+            let severity = severities.severity(&rule.severity).map_err(|e| {
+                CliError::invalid(format!(
+                    "{location}: hooks.rules[{n}].severity: {}",
+                    e.message
+                ))
+            })?;
+            hook_rules.push(secondstory_server::HookRule {
+                label: rule.label,
+                value: rule.value,
+                severity: severity.to_string(),
+            });
+        }
         Ok(Settings {
+            hook_rules,
             id_prefix: prefix,
-            severities: file
-                .incidents
-                .severities
-                .filter(|levels| !levels.is_empty())
-                .map(|levels| SeverityScale { levels })
-                .unwrap_or_default(),
+            severities,
             taxonomy: file
                 .incidents
                 .factor_categories

@@ -303,3 +303,42 @@ fn every_command_has_help_with_examples() {
         );
     }
 }
+
+#[test]
+fn the_configuration_file_sets_severities_and_is_checked_with_its_path() {
+    let db = databases().remove(0);
+    let config = common::write(
+        &db,
+        "team.toml",
+        "[incidents]\nid_prefix = \"OPS\"\nseverities = [{ name = \"P1\", description = \"Critical\" }, { name = \"P2\", description = \"Major\" }]\n\n[[hooks.rules]]\nlabel = \"service\"\nseverity = \"P2\"\n",
+    );
+    let config = config.to_str().expect("utf-8");
+    let out = db.ok(&[
+        "--config",
+        config,
+        "incident",
+        "new",
+        "--title",
+        "x",
+        "--severity",
+        "p1",
+        "--json",
+    ]);
+    assert!(
+        out.contains("\"id\": \"OPS-") && out.contains("\"severity\": \"P1\""),
+        "{out}"
+    );
+    let bad = common::write(
+        &db,
+        "bad.toml",
+        "[[hooks.rules]]\nlabel = \"service\"\nseverity = \"SEV9\"\n",
+    );
+    let err = db.fails(
+        1,
+        &["--config", bad.to_str().expect("utf-8"), "incident", "list"],
+    );
+    assert!(
+        err.contains("bad.toml: hooks.rules[0].severity: `SEV9` is not a configured severity"),
+        "{err}"
+    );
+}

@@ -8,7 +8,7 @@ fn context<'a>(s: &'a SeverityScale, t: &'a FactorTaxonomy) -> ParseContext<'a> 
     ParseContext {
         severities: s,
         taxonomy: t,
-        now: "2026-11-25T12:00:00Z".parse().unwrap(),
+        now: "2026-11-25T12:00:00Z".parse().expect("fixed time"),
     }
 }
 

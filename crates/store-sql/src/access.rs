@@ -295,12 +295,20 @@ impl AccessStore for SqlStore {
         if user.disabled {
             return Ok(None);
         }
-        sqlx::query("UPDATE api_tokens SET last_used_us = $2 WHERE id = $1")
-            .bind(token.id)
-            .bind(now.as_microsecond())
-            .execute(&self.pool)
-            .await
-            .map_err(db("recording token use"))?;
+        // "Last used" is for people deciding what to revoke; minute precision is plenty, and
+        // writing on every request would turn each API read into a write.
+        let stale = token
+            .last_used_at
+            .as_ref()
+            .is_none_or(|t| now.as_microsecond() - t.as_micros() >= 60_000_000);
+        if stale {
+            sqlx::query("UPDATE api_tokens SET last_used_us = $2 WHERE id = $1")
+                .bind(token.id)
+                .bind(now.as_microsecond())
+                .execute(&self.pool)
+                .await
+                .map_err(db("recording token use"))?;
+        }
         Ok(Some((token, user)))
     }
 

@@ -43,6 +43,9 @@ pub struct ServeArgs {
     trusted_proxies: Vec<IpAddr>,
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
+    /// The PagerDuty webhook subscription's secret: signed deliveries need no bearer token.
+    #[arg(long, env = "SECONDSTORY_PAGERDUTY_SECRET", hide_env_values = true)]
+    pagerduty_secret: Option<String>,
 }
 
 pub async fn serve(app: &App, args: ServeArgs) -> Result<(), CliError> {
@@ -59,7 +62,16 @@ pub async fn serve(app: &App, args: ServeArgs) -> Result<(), CliError> {
         severities: app.settings.severities.clone(),
         taxonomy: app.settings.taxonomy.clone(),
         id_prefix: app.settings.id_prefix.clone(),
+        pagerduty_signing_secret: args.pagerduty_secret.clone(),
         ..ServerConfig::default()
+    };
+    let config = if app.settings.hook_rules.is_empty() {
+        config
+    } else {
+        ServerConfig {
+            hook_rules: app.settings.hook_rules.clone(),
+            ..config
+        }
     };
     if args.demo {
         super::demo::load(app).await?;
