@@ -10,6 +10,7 @@ pub mod auth;
 pub mod crypto;
 pub mod error;
 pub mod hooks;
+pub mod oidc;
 pub mod ops;
 pub mod state;
 pub mod ui;
@@ -25,7 +26,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
-pub use state::{AppState, Clock, HookRule, ServerConfig, system_clock};
+pub use state::{AppState, Clock, HookRule, OidcConfig, ServerConfig, system_clock};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api_router)
         .merge(ui::routes())
+        .merge(oidc::routes())
         .route(
             "/api/openapi.json",
             get(move || {

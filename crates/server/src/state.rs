@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use secondstory_domain::{FactorTaxonomy, SeverityScale};
-use secondstory_store::AppStore;
+use secondstory_store::{AppStore, Role};
 
 /// How the server is set up; everything has a sensible default for a laptop.
 #[derive(Debug, Clone)]
@@ -34,6 +34,51 @@ pub struct ServerConfig {
     /// The secret of the PagerDuty webhook subscription: deliveries signed with it
     /// (`X-PagerDuty-Signature: v1=<hex HMAC-SHA256 of the body>`) need no bearer token.
     pub pagerduty_signing_secret: Option<String>,
+    /// Single sign-on with an OpenID Connect provider (authorization code with PKCE).
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An OpenID Connect provider people may sign in with.
+#[derive(Clone)]
+pub struct OidcConfig {
+    /// The provider's issuer (`https://login.example.com/realms/main`); its discovery document
+    /// is `{issuer_url}/.well-known/openid-configuration`.
+    pub issuer_url: String,
+    pub client_id: String,
+    /// Sent with HTTP basic auth to the token endpoint; also the key of HS256 ID tokens.
+    pub client_secret: Option<String>,
+    /// Where the provider sends the browser back: `<public origin>/auth/oidc/callback`.
+    pub redirect_url: String,
+    /// Accounts created on first sign-in get this role; `None`: only existing users may sign in.
+    pub auto_create_role: Option<Role>,
+    /// The ID token claim that is the username (falling back to `email`).
+    pub username_claim: String,
+}
+
+impl OidcConfig {
+    pub fn new(issuer_url: &str, client_id: &str, redirect_url: &str) -> Self {
+        OidcConfig {
+            issuer_url: issuer_url.trim_end_matches('/').to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: None,
+            redirect_url: redirect_url.to_owned(),
+            auto_create_role: None,
+            username_claim: "preferred_username".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer_url", &self.issuer_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "…"))
+            .field("redirect_url", &self.redirect_url)
+            .field("auto_create_role", &self.auto_create_role)
+            .field("username_claim", &self.username_claim)
+            .finish()
+    }
 }
 
 /// Which active incident an alert joins: the first rule whose label matches decides the label
@@ -67,6 +112,7 @@ impl Default for ServerConfig {
                 severity: "SEV3".into(),
             }],
             pagerduty_signing_secret: None,
+            oidc: None,
         }
     }
 }
@@ -88,6 +134,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub clock: Clock,
     pub linter: Arc<secondstory_lint::Linter>,
+    /// The OIDC provider's discovery document and keys, fetched once (configuration, not state).
+    pub oidc: Arc<crate::oidc::OidcCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -105,6 +153,7 @@ impl AppState {
             config: Arc::new(config),
             clock,
             linter: Arc::new(secondstory_lint::Linter::default()),
+            oidc: Arc::default(),
         }
     }
 

@@ -282,16 +282,39 @@ impl AccessStore for SqlStore {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<(ApiToken, User)>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_us IS NULL"
-        )))
-        .bind(token_hash.to_owned())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db("reading a token"))?;
+        // One statement for token and user: this runs before every API request.
+        let sql = format!(
+            "SELECT t.id AS token_id, t.user_id AS user_id, t.name AS name, t.scope AS scope, \
+             t.created_us AS token_created_us, t.last_used_us AS last_used_us, \
+             t.revoked_us AS revoked_us, {} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_us IS NULL",
+            USER_COLUMNS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a token"))?;
         let Some(row) = row else { return Ok(None) };
-        let token = token(&row)?;
-        let user = self.user(token.user_id).await?;
+        const T: &str = "api_tokens";
+        let scope: String = get(&row, T, "scope")?;
+        let last_used: Option<i64> = get(&row, T, "last_used_us")?;
+        let token = ApiToken {
+            id: get(&row, T, "token_id")?,
+            user_id: get(&row, T, "user_id")?,
+            name: get(&row, T, "name")?,
+            scope: scope
+                .parse::<TokenScope>()
+                .map_err(|e| corrupt(T, "scope", e))?,
+            created_at: utc(get(&row, T, "token_created_us")?, T, "created_us")?,
+            last_used_at: last_used.map(|t| utc(t, T, "last_used_us")).transpose()?,
+            revoked: false,
+        };
+        let user = user(&row)?;
         if user.disabled {
             return Ok(None);
         }
@@ -491,5 +514,60 @@ impl AccessStore for SqlStore {
             .await
             .map_err(db("clearing attempts"))?;
         Ok(())
+    }
+
+    async fn create_oidc_flow(
+        &self,
+        state_hash: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+        return_to: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO oidc_flows (state_hash, pkce_verifier, nonce, return_to, expires_us) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(state_hash.to_owned())
+        .bind(pkce_verifier.to_owned())
+        .bind(nonce.to_owned())
+        .bind(return_to.to_owned())
+        .bind(expires_at.as_microsecond())
+        .execute(&self.pool)
+        .await
+        .map_err(db("starting a single sign-on"))?;
+        Ok(())
+    }
+
+    async fn take_oidc_flow(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<(String, String, String)>> {
+        // DELETE … RETURNING: of two callbacks racing with one state, exactly one gets the row.
+        let row = sqlx::query(
+            "DELETE FROM oidc_flows WHERE state_hash = $1 \
+             RETURNING pkce_verifier, nonce, return_to, expires_us",
+        )
+        .bind(state_hash.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("finishing a single sign-on"))?;
+        // Sweep flows nobody finished; they are useless once expired.
+        sqlx::query("DELETE FROM oidc_flows WHERE expires_us <= $1")
+            .bind(now.as_microsecond())
+            .execute(&self.pool)
+            .await
+            .map_err(db("clearing expired single sign-ons"))?;
+        let Some(row) = row else { return Ok(None) };
+        const T: &str = "oidc_flows";
+        if get::<i64>(&row, T, "expires_us")? <= now.as_microsecond() {
+            return Ok(None);
+        }
+        Ok(Some((
+            get(&row, T, "pkce_verifier")?,
+            get(&row, T, "nonce")?,
+            get(&row, T, "return_to")?,
+        )))
     }
 }

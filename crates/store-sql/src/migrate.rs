@@ -30,6 +30,11 @@ const SQLITE: &[Migration] = &[
         name: "access, search, archive",
         sql: include_str!("../migrations/sqlite/0002_access_search_archive.sql"),
     },
+    Migration {
+        version: 3,
+        name: "oidc",
+        sql: include_str!("../migrations/sqlite/0003_oidc.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -42,6 +47,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "access, search, archive",
         sql: include_str!("../migrations/postgres/0002_access_search_archive.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "oidc",
+        sql: include_str!("../migrations/postgres/0003_oidc.sql"),
     },
 ];
 

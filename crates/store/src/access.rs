@@ -249,4 +249,22 @@ pub trait AccessStore: Send + Sync {
     /// Counts one attempt under `key` in a fixed window and returns the attempts so far in it.
     async fn count_attempt(&self, key: &str, window_start: Timestamp) -> StoreResult<i64>;
     async fn clear_attempts(&self, key: &str) -> StoreResult<()>;
+
+    /// Remembers a single sign-on (OIDC) flow in progress, keyed by the hash of its `state`, so
+    /// whichever instance receives the provider's callback can finish it.
+    async fn create_oidc_flow(
+        &self,
+        state_hash: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+        return_to: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Takes a flow out (it can be used once): its PKCE verifier, nonce and return path.
+    /// Unknown, already taken and expired flows give `None`.
+    async fn take_oidc_flow(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<(String, String, String)>>;
 }

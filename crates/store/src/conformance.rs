@@ -53,6 +53,7 @@ macro_rules! conformance_tests {
             webhook_tokens_are_per_source,
             the_audit_log_reads_newest_first_and_pages_back,
             attempts_are_counted_per_key_and_window,
+            oidc_flows_are_taken_once_and_expire,
             restricted_incidents_are_invisible_to_other_groups_everywhere,
             search_finds_words_in_titles_reviews_and_factors_and_marks_them,
             archived_incidents_and_actions_leave_lists_and_can_be_restored,
@@ -1215,5 +1216,57 @@ pub async fn the_action_board_spans_incidents_and_filters_overdue(store: SharedS
     assert_eq!(
         store.action_board(&by_owner).await.expect("board")[0].0,
         b.id
+    );
+}
+
+pub async fn oidc_flows_are_taken_once_and_expire(store: SharedStore) {
+    let expires = at("2026-11-25T12:10:00Z");
+    store
+        .create_oidc_flow("state-1", "verifier-1", "nonce-1", "/incidents", expires)
+        .await
+        .expect("create");
+    store
+        .create_oidc_flow("state-2", "verifier-2", "nonce-2", "/", expires)
+        .await
+        .expect("create");
+    assert!(
+        store
+            .take_oidc_flow("unknown", now())
+            .await
+            .expect("take")
+            .is_none(),
+        "an unknown state has no flow"
+    );
+    assert_eq!(
+        store.take_oidc_flow("state-1", now()).await.expect("take"),
+        Some((
+            "verifier-1".to_owned(),
+            "nonce-1".to_owned(),
+            "/incidents".to_owned()
+        ))
+    );
+    assert!(
+        store
+            .take_oidc_flow("state-1", now())
+            .await
+            .expect("take")
+            .is_none(),
+        "a flow is taken once"
+    );
+    assert!(
+        store
+            .take_oidc_flow("state-2", expires)
+            .await
+            .expect("take")
+            .is_none(),
+        "an expired flow is gone"
+    );
+    assert!(
+        store
+            .take_oidc_flow("state-2", now())
+            .await
+            .expect("take")
+            .is_none(),
+        "an expired flow that was asked for is deleted"
     );
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
-use secondstory_server::{AppState, ServerConfig, crypto};
+use secondstory_server::{AppState, OidcConfig, ServerConfig, crypto};
 use secondstory_store::{AccessStore, NewUser, Role, TokenScope};
 
 use crate::app::{App, CliError};
@@ -46,10 +46,61 @@ pub struct ServeArgs {
     /// The PagerDuty webhook subscription's secret: signed deliveries need no bearer token.
     #[arg(long, env = "SECONDSTORY_PAGERDUTY_SECRET", hide_env_values = true)]
     pagerduty_secret: Option<String>,
+    /// Single sign-on: the OpenID Connect provider's issuer URL (with --oidc-client-id).
+    #[arg(long)]
+    oidc_issuer: Option<String>,
+    /// Single sign-on: this server's client id at the provider.
+    #[arg(long)]
+    oidc_client_id: Option<String>,
+    /// Single sign-on: the client secret, for a confidential client.
+    #[arg(long, env = "SECONDSTORY_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// Single sign-on: the redirect URL registered at the provider
+    /// [default: <public origin>/auth/oidc/callback].
+    #[arg(long)]
+    oidc_redirect_url: Option<String>,
+    /// Single sign-on: create accounts on first sign-in with this role (otherwise only
+    /// existing accounts may sign in).
+    #[arg(long, value_parser = ["viewer", "editor"])]
+    oidc_auto_create: Option<String>,
+}
+
+/// The single sign-on settings, when any were given: all of them or none.
+fn oidc_config(args: &ServeArgs) -> Result<Option<OidcConfig>, CliError> {
+    let redirect = args.oidc_redirect_url.clone().or_else(|| {
+        args.public_origin
+            .as_deref()
+            .map(|o| format!("{}/auth/oidc/callback", o.trim_end_matches('/')))
+    });
+    let any = args.oidc_issuer.is_some()
+        || args.oidc_client_id.is_some()
+        || args.oidc_redirect_url.is_some()
+        || args.oidc_auto_create.is_some();
+    if !any {
+        return Ok(None);
+    }
+    let (Some(issuer), Some(client_id), Some(redirect)) =
+        (&args.oidc_issuer, &args.oidc_client_id, &redirect)
+    else {
+        return Err(CliError::invalid(
+            "single sign-on needs --oidc-issuer, --oidc-client-id and --oidc-redirect-url \
+             (or --public-origin) together",
+        ));
+    };
+    let mut config = OidcConfig::new(issuer, client_id, redirect);
+    config.client_secret = args.oidc_client_secret.clone();
+    config.auto_create_role = args
+        .oidc_auto_create
+        .as_deref()
+        .map(str::parse::<Role>)
+        .transpose()
+        .map_err(CliError::argument)?;
+    Ok(Some(config))
 }
 
 pub async fn serve(app: &App, args: ServeArgs) -> Result<(), CliError> {
     init_logging(args.log_format);
+    let oidc = oidc_config(&args)?;
     let listener = tokio::net::TcpListener::bind(&args.addr)
         .await
         .map_err(|e| CliError::invalid(format!("--addr: cannot listen on {}: {e}", args.addr)))?;
@@ -63,6 +114,7 @@ pub async fn serve(app: &App, args: ServeArgs) -> Result<(), CliError> {
         taxonomy: app.settings.taxonomy.clone(),
         id_prefix: app.settings.id_prefix.clone(),
         pagerduty_signing_secret: args.pagerduty_secret.clone(),
+        oidc,
         ..ServerConfig::default()
     };
     let config = if app.settings.hook_rules.is_empty() {

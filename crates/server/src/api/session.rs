@@ -99,6 +99,16 @@ pub async fn attempt_sign_in(
         ));
     }
     state.store.clear_attempts(&account_key).await?;
+    start_session(state, &user).await
+}
+
+/// Starts a session for a user who proved who they are (password or single sign-on): the
+/// `Set-Cookie` value and what the session API reports.
+pub async fn start_session(
+    state: &AppState,
+    user: &secondstory_store::User,
+) -> ApiResult<(String, SessionBody)> {
+    let now = state.now();
     let token = crypto::random_token("");
     let csrf = crypto::random_token("");
     let expires = now

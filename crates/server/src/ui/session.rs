@@ -28,6 +28,8 @@ struct SignInPage {
     next: String,
     username: String,
     error: Option<String>,
+    /// Single sign-on is configured: offer it.
+    sso: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,6 +49,7 @@ pub async fn signin_page(
         next: local_path(query.next.as_deref(), "/incidents"),
         username: String::new(),
         error: None,
+        sso: state.config.oidc.is_some(),
     }))
 }
 
@@ -81,6 +84,7 @@ pub async fn signin(
                 next,
                 username: form.username,
                 error: Some(e.detail),
+                sso: state.config.oidc.is_some(),
             },
         ),
     }
