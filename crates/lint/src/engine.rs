@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Captures, Regex};
@@ -88,6 +89,8 @@ pub struct Linter {
     participants: Vec<String>,
     quoted: QuotedPolicy,
     min_severity: Severity,
+    /// Set once the first document has compiled the rules it needs (see [`Linter::warm_up`]).
+    warmed: AtomicBool,
 }
 
 impl Default for Linter {
@@ -200,6 +203,7 @@ impl Linter {
             participants: options.participants.clone(),
             quoted: options.quoted,
             min_severity: options.min_severity,
+            warmed: AtomicBool::new(false),
         })
     }
 
@@ -212,6 +216,9 @@ impl Linter {
     /// triggers never hide a match.
     #[doc(hidden)]
     pub fn lint_with(&self, source: &str, use_prefilter: bool) -> Vec<Finding> {
+        if !self.warmed.swap(true, AtomicOrdering::Relaxed) {
+            self.warm_up(source);
+        }
         // Front matter arrives before the first block; both callbacks see the same list.
         let people = std::cell::RefCell::new(self.participants.clone());
         let mut candidates: Vec<Candidate> = Vec::new();
@@ -264,6 +271,50 @@ impl Linter {
             });
         }
         findings
+    }
+
+    /// Compiles, on every available core, the rules whose triggers occur in the first document.
+    /// Compiling rule patterns is most of the time of a whole-process run on one file; the rules
+    /// compile lazily anyway (this only starts them together), so a guess that misses a rule or
+    /// takes one too many changes no finding.
+    fn warm_up(&self, source: &str) {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        if threads < 2 {
+            return;
+        }
+        let mut wanted = vec![false; self.book.rules.len()];
+        for hit in self.book.triggers.find_overlapping_iter(source) {
+            for &rule_index in &self.book.trigger_rules[hit.pattern().as_usize()] {
+                wanted[rule_index] = true;
+            }
+        }
+        let rules: Vec<&Rule> = self
+            .book
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|&(index, rule)| {
+                wanted[index] && self.enabled[index] && !rule.matchers.patterns_compiled()
+            })
+            .map(|(_, rule)| rule)
+            .collect();
+        let threads = threads.min(rules.len());
+        if threads < 2 {
+            return;
+        }
+        let next = AtomicUsize::new(0);
+        let work = || {
+            while let Some(rule) = rules.get(next.fetch_add(1, AtomicOrdering::Relaxed)) {
+                rule.matchers.patterns();
+            }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                // A thread that cannot start leaves its share to the others (and to first use).
+                let _ = std::thread::Builder::new().spawn_scoped(scope, work);
+            }
+            work();
+        });
     }
 
     fn lint_block(
@@ -332,7 +383,7 @@ impl Linter {
             }
             let range = sentences[sentence].clone();
             let haystack = &text[range.clone()];
-            for pattern in &rule.matchers.get().patterns {
+            for pattern in rule.matchers.patterns() {
                 // Most sentences a trigger points at hold no match: a plain search is cheaper than
                 // setting up capture groups.
                 if !pattern.is_match(haystack) {
@@ -429,18 +480,17 @@ impl Linter {
                 return;
             }
         }
-        let matchers = rule.matchers.get();
-        if matchers
-            .not_before
-            .as_ref()
+        if rule
+            .matchers
+            .not_before()
             .is_some_and(|veto| veto.is_match(&text[span.end..]))
         {
             return;
         }
         let window_start = floor_char_boundary(text, span.start.saturating_sub(96));
-        if matchers
-            .not_after
-            .as_ref()
+        if rule
+            .matchers
+            .not_after()
             .is_some_and(|veto| veto.is_match(&text[window_start..span.start]))
         {
             return;

@@ -234,45 +234,88 @@ pub struct Rule {
     pub(crate) any_capitalised_name_for: Vec<String>,
 }
 
-/// A rule's compiled patterns and vetoes.
-#[derive(Debug)]
-pub(crate) struct Matchers {
-    pub patterns: Vec<Regex>,
-    pub not_before: Option<Regex>,
-    pub not_after: Option<Regex>,
-}
-
-/// Pattern sources checked when the rule book is built, compiled when a rule first runs.
+/// Pattern sources checked when the rule book is built, compiled when a rule first runs. The vetoes
+/// compile separately, only once one of the rule's patterns matches: most rules a document's
+/// triggers wake never match, and compiling is most of a short run's time.
 #[derive(Debug)]
 pub(crate) struct LazyMatchers {
     rule: String,
     patterns: Vec<String>,
     not_before: Option<String>,
     not_after: Option<String>,
-    compiled: OnceLock<Matchers>,
+    compiled_patterns: OnceLock<Vec<Regex>>,
+    compiled_not_before: OnceLock<Option<Regex>>,
+    compiled_not_after: OnceLock<Option<Regex>>,
 }
 
 impl LazyMatchers {
-    fn compile(&self) -> Result<Matchers, RuleDataError> {
-        let compile = |pattern: &str| compile_pattern(&self.rule, pattern);
-        Ok(Matchers {
-            patterns: self
-                .patterns
+    fn new(
+        rule: String,
+        patterns: Vec<String>,
+        not_before: Option<String>,
+        not_after: Option<String>,
+    ) -> LazyMatchers {
+        LazyMatchers {
+            rule,
+            patterns,
+            not_before,
+            not_after,
+            compiled_patterns: OnceLock::new(),
+            compiled_not_before: OnceLock::new(),
+            compiled_not_after: OnceLock::new(),
+        }
+    }
+
+    /// Every source this rule compiles: patterns first, then `not_before`, then `not_after`.
+    fn sources(&self) -> impl Iterator<Item = &String> {
+        self.patterns
+            .iter()
+            .chain(&self.not_before)
+            .chain(&self.not_after)
+    }
+
+    /// Compiles every pattern and veto now, without keeping them (tests call this).
+    fn check(&self) -> Result<(), RuleDataError> {
+        for source in self.sources() {
+            compile_pattern(&self.rule, source)?;
+        }
+        Ok(())
+    }
+
+    fn compile_or_panic(&self, source: &str) -> Regex {
+        // Every compiled-in pattern is compiled by the tests (`RuleBook::compile_all`), so this
+        // cannot fail at run time for the rules we ship.
+        compile_pattern(&self.rule, source)
+            .expect("rule patterns compile (checked by RuleBook::compile_all)")
+    }
+
+    /// The rule's patterns, compiled on first use.
+    pub fn patterns(&self) -> &[Regex] {
+        self.compiled_patterns.get_or_init(|| {
+            self.patterns
                 .iter()
-                .map(|p| compile(p))
-                .collect::<Result<_, _>>()?,
-            not_before: self.not_before.as_deref().map(compile).transpose()?,
-            not_after: self.not_after.as_deref().map(compile).transpose()?,
+                .map(|source| self.compile_or_panic(source))
+                .collect()
         })
     }
 
-    pub fn get(&self) -> &Matchers {
-        self.compiled.get_or_init(|| {
-            // Every compiled-in pattern is compiled by the tests (`RuleBook::compile_all`), so
-            // this cannot fail at run time for the rules we ship.
-            self.compile()
-                .expect("rule patterns compile (checked by RuleBook::compile_all)")
-        })
+    /// Whether [`LazyMatchers::patterns`] has compiled already.
+    pub fn patterns_compiled(&self) -> bool {
+        self.compiled_patterns.get().is_some()
+    }
+
+    /// The veto on the text after a match (anchored at its start), compiled on first use.
+    pub fn not_before(&self) -> Option<&Regex> {
+        self.compiled_not_before
+            .get_or_init(|| self.not_before.as_deref().map(|s| self.compile_or_panic(s)))
+            .as_ref()
+    }
+
+    /// The veto on the text before a match (anchored at its end), compiled on first use.
+    pub fn not_after(&self) -> Option<&Regex> {
+        self.compiled_not_after
+            .get_or_init(|| self.not_after.as_deref().map(|s| self.compile_or_panic(s)))
+            .as_ref()
     }
 }
 
@@ -336,28 +379,20 @@ impl RuleBook {
                 }
             }
             all_triggers.push(data.triggers.clone());
-            let matchers = LazyMatchers {
-                rule: data.id.clone(),
-                patterns: data.patterns.iter().map(|p| macros.expand(p)).collect(),
-                not_before: data
-                    .not_before
+            let matchers = LazyMatchers::new(
+                data.id.clone(),
+                data.patterns.iter().map(|p| macros.expand(p)).collect(),
+                data.not_before
                     .as_ref()
                     .map(|p| macros.expand(&format!("^(?:{p})"))),
-                not_after: data
-                    .not_after
+                data.not_after
                     .as_ref()
                     .map(|p| macros.expand(&format!("(?:{p})$"))),
-                compiled: OnceLock::new(),
-            };
-            // Syntax is checked now (cheap); building the automata waits for first use.
-            for pattern in matchers
-                .patterns
-                .iter()
-                .chain(&matchers.not_before)
-                .chain(&matchers.not_after)
-            {
-                regex_syntax::ParserBuilder::new()
-                    .build()
+            );
+            // Syntax is checked now (the AST only: cheap, no Unicode tables); translating and building the
+            // automata waits for first use, and the tests compile every pattern (`compile_all`).
+            for pattern in matchers.sources() {
+                regex_syntax::ast::parse::Parser::new()
                     .parse(pattern)
                     .map_err(|e| RuleDataError::Invalid {
                         rule: data.id.clone(),
@@ -441,7 +476,7 @@ impl RuleBook {
     /// Compiles every rule's patterns now, reporting the first that fails (tests call this).
     pub fn compile_all(&self) -> Result<(), RuleDataError> {
         for rule in &self.rules {
-            rule.matchers.compile()?;
+            rule.matchers.check()?;
         }
         Ok(())
     }
@@ -507,7 +542,7 @@ impl Macros {
         let roles = alternation(&vocabulary.roles);
         let pronouns = alternation(&vocabulary.pronouns);
         let person_body = format!(
-            r"(?:(?:the|a|an|our|my|your|their|his|her|one|another|that|this|each|every|some|two|both|several|all|any)\s+(?:[A-Za-z-]+\s+){{0,2}}?(?:{roles})(?:s|es)?|(?:on[- ]?call\s+)?(?:{roles})(?:s|es)?|(?:{pronouns})|(?-i:\p{{Lu}}\p{{Ll}}+))"
+            r"(?:(?:(?:the|a|an|our|my|your|their|his|her|one|another|that|this|each|every|some|two|both|several|all|any)\s+(?:[A-Za-z-]+\s+){{0,2}}?|(?:on[- ]?call\s+)?)(?:{roles})(?:s|es)?|(?:{pronouns})|(?-i:\p{{Lu}}\p{{Ll}}+))"
         );
         let participle = format!(
             r"(?:[a-z]{{2,}}ed|{})",
