@@ -70,7 +70,38 @@ fn not_found(what: &'static str, key: impl ToString) -> StoreError {
     }
 }
 
+/// The tables whose rows are revoked, never deleted.
+#[derive(Debug, Clone, Copy)]
+enum RevocableTable {
+    ApiTokens,
+    HookTokens,
+}
+
 impl SqlStore {
+    /// Marks a token revoked (keeping the first revocation time); not found when the id is unknown.
+    async fn revoke(&self, table: RevocableTable, id: i64, at: Timestamp) -> StoreResult<()> {
+        let (sql, what) = match table {
+            RevocableTable::ApiTokens => (
+                "UPDATE api_tokens SET revoked_us = COALESCE(revoked_us, $2) WHERE id = $1",
+                "token",
+            ),
+            RevocableTable::HookTokens => (
+                "UPDATE hook_tokens SET revoked_us = COALESCE(revoked_us, $2) WHERE id = $1",
+                "webhook token",
+            ),
+        };
+        let done = sqlx::query(sql)
+            .bind(id)
+            .bind(at.as_microsecond())
+            .execute(&self.pool)
+            .await
+            .map_err(db("revoking a token"))?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(what, id));
+        }
+        Ok(())
+    }
+
     async fn user_where(
         &self,
         clause: &'static str,
@@ -358,17 +389,7 @@ impl AccessStore for SqlStore {
     }
 
     async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<ApiToken> {
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_us = COALESCE(revoked_us, $2) WHERE id = $1",
-        )
-        .bind(id)
-        .bind(at.as_microsecond())
-        .execute(&self.pool)
-        .await
-        .map_err(db("revoking a token"))?;
-        if done.rows_affected() == 0 {
-            return Err(not_found("token", id));
-        }
+        self.revoke(RevocableTable::ApiTokens, id, at).await?;
         self.tokens(None)
             .await?
             .into_iter()
@@ -426,17 +447,7 @@ impl AccessStore for SqlStore {
     }
 
     async fn revoke_hook_token(&self, id: i64, at: Timestamp) -> StoreResult<HookToken> {
-        let done = sqlx::query(
-            "UPDATE hook_tokens SET revoked_us = COALESCE(revoked_us, $2) WHERE id = $1",
-        )
-        .bind(id)
-        .bind(at.as_microsecond())
-        .execute(&self.pool)
-        .await
-        .map_err(db("revoking a webhook token"))?;
-        if done.rows_affected() == 0 {
-            return Err(not_found("webhook token", id));
-        }
+        self.revoke(RevocableTable::HookTokens, id, at).await?;
         self.hook_tokens()
             .await?
             .into_iter()
