@@ -8,7 +8,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::{Captures, Regex};
+use regex_automata::util::captures::Captures;
 use serde::{Deserialize, Serialize};
 
 use crate::markdown::{self, Directive, DirectiveKind, ProseBlock};
@@ -282,21 +282,21 @@ impl Linter {
         if threads < 2 {
             return;
         }
-        let mut wanted = vec![false; self.book.rules.len()];
+        let mut wanted: BTreeSet<(usize, usize)> = BTreeSet::new();
         for hit in self.book.triggers.find_overlapping_iter(source) {
-            for &rule_index in &self.book.trigger_rules[hit.pattern().as_usize()] {
-                wanted[rule_index] = true;
+            for &(rule_index, pattern) in &self.book.trigger_targets[hit.pattern().as_usize()] {
+                if self.enabled[rule_index]
+                    && !self.book.rules[rule_index]
+                        .matchers
+                        .pattern_compiled(pattern)
+                {
+                    wanted.insert((rule_index, pattern));
+                }
             }
         }
-        let rules: Vec<&Rule> = self
-            .book
-            .rules
-            .iter()
-            .enumerate()
-            .filter(|&(index, rule)| {
-                wanted[index] && self.enabled[index] && !rule.matchers.patterns_compiled()
-            })
-            .map(|(_, rule)| rule)
+        let rules: Vec<(&Rule, usize)> = wanted
+            .into_iter()
+            .map(|(rule_index, pattern)| (&self.book.rules[rule_index], pattern))
             .collect();
         let threads = threads.min(rules.len());
         if threads < 2 {
@@ -304,8 +304,9 @@ impl Linter {
         }
         let next = AtomicUsize::new(0);
         let work = || {
-            while let Some(rule) = rules.get(next.fetch_add(1, AtomicOrdering::Relaxed)) {
-                rule.matchers.patterns();
+            while let Some((rule, pattern)) = rules.get(next.fetch_add(1, AtomicOrdering::Relaxed))
+            {
+                rule.matchers.pattern(*pattern);
             }
         };
         std::thread::scope(|scope| {
@@ -358,45 +359,48 @@ impl Linter {
                 while sentences[sentence].end <= start && sentence + 1 < sentences.len() {
                     sentence += 1;
                 }
-                for &rule_index in &self.book.trigger_rules[trigger] {
+                for &(rule_index, pattern) in &self.book.trigger_targets[trigger] {
                     if !self.enabled[rule_index] {
                         continue;
                     }
-                    // A trigger can straddle a sentence break; give both sentences the rule.
-                    work.push((rule_index, sentence));
+                    // A trigger can straddle a sentence break; give both sentences the pattern.
+                    work.push((rule_index, pattern, sentence));
                     if end > sentences[sentence].end && sentence + 1 < sentences.len() {
-                        work.push((rule_index, sentence + 1));
+                        work.push((rule_index, pattern, sentence + 1));
                     }
                 }
             }
             work.sort_unstable();
             work.dedup();
         } else {
-            for rule_index in 0..self.book.rules.len() {
-                work.extend((0..sentences.len()).map(|sentence| (rule_index, sentence)));
+            for (rule_index, rule) in self.book.rules.iter().enumerate() {
+                for pattern in 0..rule.matchers.pattern_count() {
+                    work.extend(
+                        (0..sentences.len()).map(|sentence| (rule_index, pattern, sentence)),
+                    );
+                }
             }
         }
-        for &(rule_index, sentence) in work.iter() {
+        // Sorted by rule, then pattern, then sentence: the order findings are judged in below.
+        for &(rule_index, pattern, sentence) in work.iter() {
             let rule = &self.book.rules[rule_index];
             if !self.enabled[rule_index] {
                 continue;
             }
             let range = sentences[sentence].clone();
             let haystack = &text[range.clone()];
-            for pattern in rule.matchers.patterns() {
-                // Most sentences a trigger points at hold no match: a plain search is cheaper than
-                // setting up capture groups.
-                if !pattern.is_match(haystack) {
-                    continue;
-                }
-                for captures in pattern.captures_iter(haystack) {
-                    let found = Found {
-                        pattern,
-                        captures: &captures,
-                        base: range.start,
-                    };
-                    self.consider_match(block, people, rule_index, rule, found, out);
-                }
+            let pattern = rule.matchers.pattern(pattern);
+            // Most sentences a trigger points at hold no match: a plain search is cheaper than
+            // setting up capture groups.
+            if !pattern.is_match(haystack) {
+                continue;
+            }
+            for captures in pattern.captures_iter(haystack) {
+                let found = Found {
+                    captures: &captures,
+                    base: range.start,
+                };
+                self.consider_match(block, people, rule_index, rule, found, out);
             }
         }
         if let Some(custom) = &self.custom {
@@ -452,30 +456,30 @@ impl Linter {
         people: &Known<'_>,
         rule_index: usize,
         rule: &Rule,
-        found: Found<'_, '_>,
+        found: Found<'_>,
         out: &mut Vec<Candidate>,
     ) {
-        let Found {
-            pattern,
-            captures,
-            base,
-        } = found;
-        let Some(whole) = captures.get(0) else { return };
+        let Found { captures, base } = found;
+        let Some(whole) = captures.get_match() else {
+            return;
+        };
         let text = block.text.as_str();
         let whole_range = whole.start() + base..whole.end() + base;
         let span = captures
-            .name("m")
-            .map_or(whole_range.clone(), |m| m.start() + base..m.end() + base);
+            .get_group_by_name("m")
+            .map_or(whole_range.clone(), |m| m.start + base..m.end + base);
         if span.is_empty() {
             return;
         }
         // Who is the subject? Every `who…` group that took part must be a person.
-        for (index, name) in pattern.capture_names().enumerate() {
-            let (Some(name), Some(group)) = (name, captures.get(index)) else {
+        let names = captures.group_info().pattern_names(whole.pattern());
+        for (index, name) in names.enumerate() {
+            let (Some(name), Some(group)) = (name, captures.get_group(index)) else {
                 continue;
             };
+            let group = group.start + base..group.end + base;
             if name.starts_with("who")
-                && !self.is_person(group.as_str(), rule, &text[group.end() + base..], people)
+                && !self.is_person(&text[group.clone()], rule, &text[group.end..], people)
             {
                 return;
             }
@@ -500,7 +504,7 @@ impl Linter {
             .split_whitespace()
             .next_back()
             .unwrap_or("");
-        let is_self = mentions_self(whole.as_str()) || mentions_self(word_before);
+        let is_self = mentions_self(&text[whole_range.clone()]) || mentions_self(word_before);
         let message = match (&rule.self_message, is_self) {
             (Some(gentle), true) => gentle.clone(),
             _ => rule.message.clone(),
@@ -686,9 +690,8 @@ impl Linter {
 }
 
 /// A regex match inside one sentence that starts at `base` in the block text.
-struct Found<'r, 'c> {
-    pattern: &'r Regex,
-    captures: &'c Captures<'c>,
+struct Found<'c> {
+    captures: &'c Captures,
     base: usize,
 }
 
@@ -696,8 +699,8 @@ struct Found<'r, 'c> {
 #[derive(Default)]
 struct Scratch {
     sentences: Vec<Range<usize>>,
-    /// (rule, sentence) pairs to run.
-    work: Vec<(usize, usize)>,
+    /// (rule, pattern, sentence) triples to run.
+    work: Vec<(usize, usize, usize)>,
     /// (trigger, start, end) of the trigger hits in the block.
     hits: Vec<(usize, usize, usize)>,
 }

@@ -3,6 +3,7 @@
 //!
 //! Pure library: text and [`LintOptions`] in, [`Finding`]s out; no file I/O. The pieces:
 //! - `rules` — the rule data (`rules.toml`, compiled in and parsed once) and its vocabulary;
+//! - `literals` — which triggers can start each pattern (generated into `pattern_triggers.rs`);
 //! - `markdown` — which parts of a document are the author's prose;
 //! - `engine` — matching with context checks, options and suppression comments ([`Linter`]);
 //! - `options` — [`LintOptions`], read from the `[lint]` table of `.secondstory.toml`;
@@ -14,13 +15,17 @@
 
 mod docs;
 mod engine;
+mod literals;
 mod markdown;
 mod options;
+#[rustfmt::skip] // generated (see literals.rs)
+mod pattern_triggers;
 pub mod report;
 mod rules;
 
 pub use docs::rules_markdown;
 pub use engine::{Finding, Fix, Linter, Position, Span};
+pub use literals::pattern_trigger_table;
 pub use options::{ConfigError, LintOptions, QuotedPolicy};
 pub use rules::{
     Category, CategoryInfo, RULES_TOML, Rule, RuleBook, RuleDataError, Severity, Source, doc_url,

@@ -9,8 +9,11 @@ use std::fmt;
 use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex::{Regex, RegexBuilder};
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
 use serde::{Deserialize, Serialize};
+
+use crate::pattern_triggers::PATTERN_TRIGGERS;
 
 /// The rule data, compiled into the binary.
 pub const RULES_TOML: &str = include_str!("rules.toml");
@@ -133,7 +136,7 @@ pub enum RuleDataError {
     Pattern {
         rule: String,
         #[source]
-        source: Box<regex::Error>,
+        source: Box<meta::BuildError>,
     },
     #[error("rule {rule}: {problem}")]
     Invalid { rule: String, problem: String },
@@ -228,22 +231,24 @@ pub struct Rule {
     /// The rule's regular expressions (macros expanded), compiled on first use: most runs touch
     /// few rules, and compiling all of them up front dominated a whole-process lint of one file.
     pub(crate) matchers: LazyMatchers,
+    /// The rule's triggers as written in rules.toml (`\\b` marks a word start).
+    pub(crate) triggers: Vec<String>,
     pub(crate) fix: Option<FixKind>,
     pub(crate) replacement: Option<String>,
     /// Verbs after which any capitalised word counts as a person (nobody says "Kubernetes forgot").
     pub(crate) any_capitalised_name_for: Vec<String>,
 }
 
-/// Pattern sources checked when the rule book is built, compiled when a rule first runs. The vetoes
-/// compile separately, only once one of the rule's patterns matches: most rules a document's
-/// triggers wake never match, and compiling is most of a short run's time.
+/// Pattern sources checked when the rule book is built, each compiled when it first runs. The
+/// vetoes compile separately, only once one of the rule's patterns matches: most patterns the
+/// document's triggers wake never match, and compiling is most of a short run's time.
 #[derive(Debug)]
 pub(crate) struct LazyMatchers {
     rule: String,
     patterns: Vec<String>,
     not_before: Option<String>,
     not_after: Option<String>,
-    compiled_patterns: OnceLock<Vec<Regex>>,
+    compiled_patterns: Vec<OnceLock<Regex>>,
     compiled_not_before: OnceLock<Option<Regex>>,
     compiled_not_after: OnceLock<Option<Regex>>,
 }
@@ -257,10 +262,10 @@ impl LazyMatchers {
     ) -> LazyMatchers {
         LazyMatchers {
             rule,
+            compiled_patterns: patterns.iter().map(|_| OnceLock::new()).collect(),
             patterns,
             not_before,
             not_after,
-            compiled_patterns: OnceLock::new(),
             compiled_not_before: OnceLock::new(),
             compiled_not_after: OnceLock::new(),
         }
@@ -272,6 +277,11 @@ impl LazyMatchers {
             .iter()
             .chain(&self.not_before)
             .chain(&self.not_after)
+    }
+
+    /// The patterns' sources, macros expanded.
+    pub(crate) fn pattern_sources(&self) -> &[String] {
+        &self.patterns
     }
 
     /// Compiles every pattern and veto now, without keeping them (tests call this).
@@ -289,19 +299,19 @@ impl LazyMatchers {
             .expect("rule patterns compile (checked by RuleBook::compile_all)")
     }
 
-    /// The rule's patterns, compiled on first use.
-    pub fn patterns(&self) -> &[Regex] {
-        self.compiled_patterns.get_or_init(|| {
-            self.patterns
-                .iter()
-                .map(|source| self.compile_or_panic(source))
-                .collect()
-        })
+    /// How many patterns the rule has.
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
     }
 
-    /// Whether [`LazyMatchers::patterns`] has compiled already.
-    pub fn patterns_compiled(&self) -> bool {
-        self.compiled_patterns.get().is_some()
+    /// Pattern `index`, compiled on first use.
+    pub fn pattern(&self, index: usize) -> &Regex {
+        self.compiled_patterns[index].get_or_init(|| self.compile_or_panic(&self.patterns[index]))
+    }
+
+    /// Whether pattern `index` has compiled already.
+    pub fn pattern_compiled(&self, index: usize) -> bool {
+        self.compiled_patterns[index].get().is_some()
     }
 
     /// The veto on the text after a match (anchored at its start), compiled on first use.
@@ -338,8 +348,8 @@ pub struct RuleBook {
     pub sources: Vec<Source>,
     pub rules: Vec<Rule>,
     pub(crate) triggers: AhoCorasick,
-    /// For each trigger pattern id, the rules it can start.
-    pub(crate) trigger_rules: Vec<Vec<usize>>,
+    /// For each trigger pattern id, the (rule, pattern) pairs it can start.
+    pub(crate) trigger_targets: Vec<Vec<(usize, usize)>>,
     /// For each trigger pattern id, whether it counts only at the start of a word (written
     /// `\b…` in rules.toml): the byte before it must not be an ASCII word character.
     pub(crate) trigger_word_start: Vec<bool>,
@@ -350,8 +360,20 @@ pub struct RuleBook {
 }
 
 impl RuleBook {
-    /// Parses and compiles rule data in the `rules.toml` schema.
+    /// Parses and compiles rule data in the `rules.toml` schema, checking every pattern's syntax.
     pub fn from_toml(text: &str) -> Result<RuleBook, RuleDataError> {
+        RuleBook::parse(text, SyntaxCheck::Now, &[])
+    }
+
+    /// `check`: whether to parse every pattern now. The compiled-in rules skip it (the tests
+    /// compile every one of them), because it is a noticeable part of a short run.
+    /// `pattern_triggers`: the generated per-pattern trigger table (see literals.rs); a rule it does
+    /// not describe exactly has each pattern woken by all of its triggers.
+    fn parse(
+        text: &str,
+        check: SyntaxCheck,
+        pattern_triggers: &[(&str, &[&[&str]])],
+    ) -> Result<RuleBook, RuleDataError> {
         let file: RuleFile = toml::from_str(text)?;
         let macros = Macros::new(&file.vocabulary);
         let mut rules = Vec::with_capacity(file.rule.len());
@@ -389,15 +411,17 @@ impl RuleBook {
                     .as_ref()
                     .map(|p| macros.expand(&format!("(?:{p})$"))),
             );
-            // Syntax is checked now (the AST only: cheap, no Unicode tables); translating and building the
+            // Syntax is checked now (the AST only: no Unicode tables); translating and building the
             // automata waits for first use, and the tests compile every pattern (`compile_all`).
-            for pattern in matchers.sources() {
-                regex_syntax::ast::parse::Parser::new()
-                    .parse(pattern)
-                    .map_err(|e| RuleDataError::Invalid {
-                        rule: data.id.clone(),
-                        problem: format!("pattern does not parse: {e}"),
-                    })?;
+            if check == SyntaxCheck::Now {
+                for pattern in matchers.sources() {
+                    regex_syntax::ast::parse::Parser::new()
+                        .parse(pattern)
+                        .map_err(|e| RuleDataError::Invalid {
+                            rule: data.id.clone(),
+                            problem: format!("pattern does not parse: {e}"),
+                        })?;
+                }
             }
             rules.push(Rule {
                 id: data.id,
@@ -412,6 +436,7 @@ impl RuleBook {
                 fires: data.fires,
                 passes: data.passes,
                 matchers,
+                triggers: data.triggers,
                 fix: data.fix,
                 replacement: data.replacement,
                 any_capitalised_name_for: data
@@ -422,12 +447,33 @@ impl RuleBook {
             });
         }
 
-        // One automaton for every rule's triggers; a trigger shared by rules maps to all of them.
+        // One automaton for every rule's triggers; a trigger shared by rules maps to all of them,
+        // and within a rule to the patterns it can start.
         let mut trigger_texts: Vec<String> = Vec::new();
-        let mut trigger_rules: Vec<Vec<usize>> = Vec::new();
+        let mut trigger_targets: Vec<Vec<(usize, usize)>> = Vec::new();
         let mut trigger_word_start: Vec<bool> = Vec::new();
         for (rule_index, rule_triggers) in all_triggers.iter().enumerate() {
+            let rule = &rules[rule_index];
+            let table = pattern_triggers
+                .iter()
+                .find(|(id, _)| *id == rule.id)
+                .map(|(_, per_pattern)| *per_pattern)
+                .filter(|per_pattern| {
+                    per_pattern.len() == rule.matchers.pattern_count()
+                        && per_pattern
+                            .iter()
+                            .flat_map(|triggers| triggers.iter())
+                            .all(|trigger| rule_triggers.iter().any(|t| t == trigger))
+                });
             for trigger in rule_triggers {
+                let targets: Vec<(usize, usize)> = (0..rule.matchers.pattern_count())
+                    .filter(|&pattern| {
+                        table.is_none_or(|per_pattern| {
+                            per_pattern[pattern].contains(&trigger.as_str())
+                        })
+                    })
+                    .map(|pattern| (rule_index, pattern))
+                    .collect();
                 let (word_start, literal) = match trigger.strip_prefix(r"\b") {
                     Some(rest) => (true, rest),
                     None => (false, trigger.as_str()),
@@ -442,10 +488,10 @@ impl RuleBook {
                 let known = (0..trigger_texts.len())
                     .find(|&i| trigger_texts[i] == literal && trigger_word_start[i] == word_start);
                 match known {
-                    Some(position) => trigger_rules[position].push(rule_index),
+                    Some(position) => trigger_targets[position].extend(targets),
                     None => {
                         trigger_texts.push(literal);
-                        trigger_rules.push(vec![rule_index]);
+                        trigger_targets.push(targets);
                         trigger_word_start.push(word_start);
                     }
                 }
@@ -464,7 +510,7 @@ impl RuleBook {
             sources: file.source,
             rules,
             triggers,
-            trigger_rules,
+            trigger_targets,
             trigger_word_start,
             pronouns: lower_set(&file.vocabulary.pronouns),
             roles: lower_set(&file.vocabulary.roles),
@@ -500,24 +546,137 @@ impl RuleBook {
 /// The compiled-in rule book, parsed and compiled on first use.
 pub fn rule_book() -> &'static RuleBook {
     static BOOK: LazyLock<RuleBook> = LazyLock::new(|| {
-        RuleBook::from_toml(RULES_TOML).expect("the compiled-in rules.toml is valid (tested)")
+        RuleBook::parse(RULES_TOML, SyntaxCheck::Later, PATTERN_TRIGGERS)
+            .expect("the compiled-in rules.toml is valid (tested)")
     });
     &BOOK
 }
 
 fn compile_pattern(rule: &str, pattern: &str) -> Result<Regex, RuleDataError> {
-    // ASCII word boundaries keep the fast lazy DFA usable on non-ASCII text (a Unicode `\b`
-    // makes it bail out to the slower PikeVM); names with accents still match via \p{…} classes.
-    let pattern = pattern.replace(r"\b", r"(?-u:\b)");
-    RegexBuilder::new(&pattern)
-        .case_insensitive(true)
-        .size_limit(64 << 20)
-        .dfa_size_limit(16 << 20)
-        .build()
+    let pattern = ascii_classes(pattern).map_err(|problem| RuleDataError::Invalid {
+        rule: rule.to_owned(),
+        problem,
+    })?;
+    // Why these settings: compiling is most of a short run's time, and most of compiling was
+    // Unicode (case folding every letter, `\w` as a Unicode class) and the literal prefilter
+    // (case-insensitive literals expand into hundreds of variants). Rules run only on sentences
+    // their Aho-Corasick triggers point at, so a prefilter saves nothing there.
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .auto_prefilter(false)
+                // A full DFA per pattern costs more to build than the lazy one saves on sentences.
+                .dfa(false)
+                .nfa_size_limit(Some(64 << 20))
+                .hybrid_cache_capacity(16 << 20),
+        )
+        .syntax(syntax::Config::new().case_insensitive(true).unicode(false))
+        .build(&pattern)
         .map_err(|source| RuleDataError::Pattern {
             rule: rule.to_owned(),
             source: Box::new(source),
         })
+}
+
+/// Rewrites a rule pattern for matching with ASCII classes: `\w`, `\d`, `\b` and case folding
+/// are ASCII, while `\s` (a no-break space between words is still a space), `\p{…}` (names such as
+/// "Łukasz") and non-ASCII literals such as `’` keep their Unicode meaning through `(?u:…)`
+/// islands. A character class holding non-ASCII characters becomes an alternation of its ASCII
+/// part and those characters, because an ASCII-mode class cannot hold them.
+pub(crate) fn ascii_classes(pattern: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(escaped) = chars.next() else {
+                    return Err("pattern ends in a lone backslash".into());
+                };
+                match escaped {
+                    's' => out.push_str(r"(?u:\s)"),
+                    'S' => out.push_str(r"(?u:\S)"),
+                    'p' | 'P' => {
+                        out.push_str("(?u:\\");
+                        out.push(escaped);
+                        if chars.peek() == Some(&'{') {
+                            for inner in chars.by_ref() {
+                                out.push(inner);
+                                if inner == '}' {
+                                    break;
+                                }
+                            }
+                        } else if let Some(letter) = chars.next() {
+                            out.push(letter);
+                        }
+                        out.push(')');
+                    }
+                    other => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                }
+            }
+            '[' => {
+                let mut ascii = String::from("[");
+                let mut others = Vec::new();
+                let mut first = true;
+                loop {
+                    let Some(member) = chars.next() else {
+                        return Err("unclosed character class".into());
+                    };
+                    match member {
+                        ']' if !first => break,
+                        '^' if first => {
+                            ascii.push('^');
+                            continue;
+                        }
+                        '[' => return Err("nested character classes are not supported".into()),
+                        '\\' => {
+                            ascii.push('\\');
+                            let Some(escaped) = chars.next() else {
+                                return Err("unclosed character class".into());
+                            };
+                            ascii.push(escaped);
+                        }
+                        c if c.is_ascii() => ascii.push(c),
+                        c => others.push(c),
+                    }
+                    first = false;
+                }
+                ascii.push(']');
+                if others.is_empty() {
+                    out.push_str(&ascii);
+                    continue;
+                }
+                if ascii.starts_with("[^") || ascii.contains(|c: char| !c.is_ascii()) {
+                    return Err("a negated class cannot hold non-ASCII characters".into());
+                }
+                out.push_str("(?:");
+                if ascii != "[]" {
+                    out.push_str(&ascii);
+                    out.push('|');
+                }
+                let alternatives: Vec<String> =
+                    others.iter().map(|c| format!("(?u:{c})")).collect();
+                out.push_str(&alternatives.join("|"));
+                out.push(')');
+            }
+            c if c.is_ascii() => out.push(c),
+            c => {
+                out.push_str("(?u:");
+                out.push(c);
+                out.push(')');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether [`RuleBook::parse`] checks pattern syntax up front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SyntaxCheck {
+    Now,
+    Later,
 }
 
 /// Expansions for the `{PERSON}`, `{WE}`, `{PP}`, `{ACTION}` and `{ADV}` macros.
@@ -535,7 +694,7 @@ impl Macros {
             sorted.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
             sorted
                 .iter()
-                .map(|word| regex::escape(word).replace(' ', r"\s+"))
+                .map(|word| regex_syntax::escape(word).replace(' ', r"\s+"))
                 .collect::<Vec<_>>()
                 .join("|")
         };
@@ -579,5 +738,55 @@ impl Macros {
             expanded.replace_range(position..position + "{WE}".len(), &group);
         }
         expanded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compiled(pattern: &str) -> Regex {
+        compile_pattern("test", pattern).expect("compiles")
+    }
+
+    #[test]
+    fn a_class_holding_a_curly_apostrophe_matches_both_apostrophes() {
+        let regex = compiled(r"\bdidn['’]t\b");
+        assert!(regex.is_match("we didn't"));
+        assert!(regex.is_match("we didn’t"));
+        assert!(!regex.is_match("we didnxt"));
+    }
+
+    #[test]
+    fn letters_fold_case_and_word_classes_stay_ascii() {
+        let regex = compiled(r"\bshould\s+have\s+\w+ed\b");
+        assert!(regex.is_match("They SHOULD Have checked"));
+        // `\s` keeps its Unicode meaning: a no-break space still separates words.
+        assert!(regex.is_match("should\u{a0}have checked"));
+    }
+
+    #[test]
+    fn unicode_property_classes_keep_their_meaning_for_names() {
+        let regex = compiled(r"(?-i:\p{Lu}\p{Ll}+)\s+broke");
+        assert!(regex.is_match("Łukasz broke it"));
+        assert!(!regex.is_match("łukasz broke it"));
+    }
+
+    #[test]
+    fn a_negated_class_with_non_ascii_members_is_refused_with_the_rule_named() {
+        let error = compile_pattern("some-rule", "[^’]").expect_err("refused");
+        assert!(error.to_string().contains("some-rule"), "{error}");
+        assert!(error.to_string().contains("negated"), "{error}");
+    }
+
+    #[test]
+    fn rewriting_leaves_ascii_patterns_alone_apart_from_unicode_islands() {
+        assert_eq!(ascii_classes(r"[a-z]+\b").as_deref(), Ok(r"[a-z]+\b"));
+        assert_eq!(ascii_classes(r"a\sb").as_deref(), Ok(r"a(?u:\s)b"));
+        assert_eq!(
+            ascii_classes(r#"["“(]"#).as_deref(),
+            Ok(r#"(?:["(]|(?u:“))"#)
+        );
+        assert_eq!(ascii_classes("x’s").as_deref(), Ok("x(?u:’)s"));
     }
 }

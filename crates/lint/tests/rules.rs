@@ -1,6 +1,6 @@
 //! Every rule behaves as its own documentation says, and the rule data is sound.
 
-use secondstory_lint::{Linter, RULES_TOML, RuleBook, lint, rule_book};
+use secondstory_lint::{Linter, RULES_TOML, RuleBook, lint, pattern_trigger_table, rule_book};
 
 #[test]
 fn the_compiled_in_rule_data_loads() {
@@ -93,4 +93,19 @@ fn every_compiled_in_pattern_compiles() {
     rule_book()
         .compile_all()
         .expect("every rule pattern compiles");
+}
+
+#[test]
+fn the_generated_pattern_trigger_table_matches_the_rules() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/pattern_triggers.rs");
+    let expected = pattern_trigger_table(rule_book());
+    if std::env::var_os("UPDATE_PATTERN_TRIGGERS").is_some() {
+        std::fs::write(path, &expected).expect("write src/pattern_triggers.rs");
+        return;
+    }
+    let actual = std::fs::read_to_string(path).expect("src/pattern_triggers.rs");
+    assert!(
+        actual == expected,
+        "src/pattern_triggers.rs is stale: run `UPDATE_PATTERN_TRIGGERS=1 cargo test -p secondstory-lint --test rules`"
+    );
 }
