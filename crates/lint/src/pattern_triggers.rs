@@ -6,13 +6,13 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "blame-human-error",
         &[
-            &["\\berror", "\\bmistake", "\\bfailure"],
+            &["\\bhuman error", "\\bhuman mistake", "\\bhuman failure", "\\boperator error", "\\boperator mistake", "\\boperator failure", "\\buser error", "\\buser mistake", "\\buser failure", "\\bpilot error", "\\bpilot mistake", "\\bpilot failure", "\\bpersonnel error", "\\bpersonnel mistake", "\\bpersonnel failure", "\\bpeople error", "\\bpeople mistake", "\\bpeople failure", "\\bengineer error", "\\bengineer mistake", "\\bengineer failure", "\\bengineering error", "\\bengineering mistake", "\\bengineering failure", "\\badmin error", "\\badmin mistake", "\\badmin failure", "\\badministrator error", "\\badministrator mistake", "\\badministrator failure", "\\bstaff error", "\\bstaff mistake", "\\bstaff failure", "\\bmanual error", "\\bmanual mistake", "\\bmanual failure"],
         ],
     ),
     (
         "blame-person-omission",
         &[
-            &["\\bfail", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdid", "\\bnever", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly"],
+            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly"],
         ],
     ),
     (
@@ -69,7 +69,7 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "counterfactual-we-missed",
         &[
-            &["\\bmissed", "\\boverlooked", "\\bignored", "\\bfail", "\\bneglect", "\\bforgot", "\\bdid"],
+            &["\\bmissed", "\\boverlooked", "\\bignored", "\\bfailed to", "\\bneglect", "\\bforgot", "\\bdidn", "\\bdid not"],
         ],
     ),
     (
