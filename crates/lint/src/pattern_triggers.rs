@@ -45,7 +45,7 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "counterfactual-hypothetical-control",
         &[
-            &["\\bwould", "\\bcould", "\\bmight"],
+            &["\\bwould", "\\bcould", "\\bmight", "\\bshould"],
         ],
     ),
     (
@@ -132,8 +132,9 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "minimising-trivial",
         &[
-            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line"],
-            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line"],
+            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a"],
+            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a"],
+            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a"],
         ],
     ),
     (
