@@ -3,6 +3,7 @@
 # (see ../shared/bench/ANCHORS.md for the anchor figures) and prints a Markdown table.
 # Scratch files (corpora, npm and pip installs) live under /tmp, never in the repository.
 # Usage: bench/lint.sh            (run from the repository root or from bench/)
+#        PEERS=0 bench/lint.sh    (only secondstory: the peers take about 15 minutes)
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,13 +28,15 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "versions: $("$ss" --version 2>/dev/null || echo secondstory), node $(node --version), $(python3 --version)"
 
 # Peers, installed into the scratch dir.
-if [ ! -x node/node_modules/.bin/alex ]; then
+if [ "${PEERS:-1}" = 0 ]; then
+  :
+elif [ ! -x node/node_modules/.bin/alex ]; then
   mkdir -p node && (cd node && npm install --silent --no-audit --no-fund alex write-good >/dev/null)
 fi
-if [ ! -x venv/bin/proselint ]; then
+if [ "${PEERS:-1}" != 0 ] && [ ! -x venv/bin/proselint ]; then
   python3 -m venv venv && venv/bin/pip install --quiet proselint
 fi
-echo "peers: alex $(node -p 'require("./node/node_modules/alex/package.json").version'), write-good $(node -p 'require("./node/node_modules/write-good/package.json").version'), proselint $(venv/bin/pip show proselint 2>/dev/null | sed -n 's/^Version: //p')"
+[ "${PEERS:-1}" = 0 ] || echo "peers: alex $(node -p 'require("./node/node_modules/alex/package.json").version'), write-good $(node -p 'require("./node/node_modules/write-good/package.json").version'), proselint $(venv/bin/pip show proselint 2>/dev/null | sed -n 's/^Version: //p')"
 alex="$scratch/node/node_modules/.bin/alex"
 writegood="$scratch/node/node_modules/.bin/write-good"
 proselint="$scratch/venv/bin/proselint"
@@ -77,6 +80,7 @@ row() { # row NAME CMD-FOR-ONE -- CMD-FOR-DIR (DIR is substituted)
 }
 row "secondstory (all cores)" "$ss" lint --format json "$one" -- "$ss" lint --format json DIR
 RAYON_NUM_THREADS=1 row "secondstory (1 core)" "$ss" lint --format json "$one" -- "$ss" lint --format json DIR
+[ "${PEERS:-1}" = 0 ] && exit 0
 row "alex" "$alex" "$one" -- "$alex" DIR
 row "write-good" "$writegood" "$one" -- bash -c "shopt -s globstar; $writegood DIR/**/*.md"
 row "proselint" "$proselint" check "$one" -- "$proselint" check DIR
