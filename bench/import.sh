@@ -12,14 +12,16 @@ generator="${GENERATOR:-$repo/../shared/bench/gen_slack_export.py}"
 work="${BENCH_DIR:-/tmp/secondstory-bench}"
 sizes=("${@:-100000 1000000}")
 mkdir -p "$work"
+# Builds land in CARGO_TARGET_DIR when set (e.g. a private target dir beside another build).
+target="${CARGO_TARGET_DIR:-$repo/target}"
 
 cargo build --release -p secondstory-import --example parse_slack --manifest-path "$repo/Cargo.toml"
-parser="$repo/target/release/examples/parse_slack"
+parser="$target/release/examples/parse_slack"
 # CLI=path/to/secondstory measures another build of the CLI (e.g. of an earlier commit).
 if [ -z "${CLI:-}" ]; then
     cargo build --release -p secondstory-cli --manifest-path "$repo/Cargo.toml"
 fi
-cli="${CLI:-$repo/target/release/secondstory}"
+cli="${CLI:-$target/release/secondstory}"
 
 # "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:01.23" → seconds.
 wall_seconds() {

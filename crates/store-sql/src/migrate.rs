@@ -35,6 +35,11 @@ const SQLITE: &[Migration] = &[
         name: "oidc",
         sql: include_str!("../migrations/sqlite/0003_oidc.sql"),
     },
+    Migration {
+        version: 4,
+        name: "events without the timeline index",
+        sql: include_str!("../migrations/sqlite/0004_events_without_timeline_index.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -52,6 +57,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "oidc",
         sql: include_str!("../migrations/postgres/0003_oidc.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "events without the timeline index",
+        sql: include_str!("../migrations/postgres/0004_events_without_timeline_index.sql"),
     },
 ];
 

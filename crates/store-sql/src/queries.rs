@@ -23,7 +23,7 @@ use crate::{Backend, SqlStore, db, filters, is_retryable, search};
 
 pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
 
-/// Rows per multi-row INSERT: 500 × 13 parameters stays far below both engines' limits.
+/// Rows per multi-row INSERT: 500 × 12 parameters stays far below both engines' limits.
 const EVENT_BATCH: usize = 500;
 /// How often a transaction that hit a deadlock or serialization failure is run again.
 const RETRIES: usize = 5;
@@ -194,48 +194,81 @@ async fn insert_events(
     conn: &mut AnyConnection,
     backend: Backend,
     id: &IncidentId,
-    events: &[TimelineEvent],
+    events: Vec<TimelineEvent>,
 ) -> StoreResult<usize> {
+    let incident = id.to_string();
+    let mut events = events.into_iter().peekable();
+    // Every full chunk has the same text, built once (and one prepared statement in the driver).
+    let full_chunk_sql = insert_events_sql(backend, EVENT_BATCH);
+    let mut next = next_insert(&mut events, &incident, backend, &full_chunk_sql);
     let mut inserted = 0;
-    for chunk in events.chunks(EVENT_BATCH) {
-        let mut sql = String::from(
-            "INSERT INTO events (incident_id, at_us, at_offset, at_zone, source, source_ref, \
-             actor, kind, text, key_moment, hidden, evidence_url) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            let p = i * 12;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 1..=12 {
-                if c > 1 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&backend.positional_parameter(p + c));
-            }
-            sql.push(')');
-        }
-        sql.push_str(" ON CONFLICT (incident_id, source_ref) DO NOTHING");
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for e in chunk {
-            query = bind_time(query.bind(id.to_string()), Some(&e.at))
-                .bind(e.source.to_string())
-                .bind(e.source_ref.clone())
-                .bind(e.actor.clone())
-                .bind(e.kind.as_str())
-                .bind(e.text.clone())
-                .bind(i64::from(e.key_moment))
-                .bind(i64::from(e.hidden))
-                .bind(e.evidence_url.clone());
-        }
-        let done = query
-            .execute(&mut *conn)
-            .await
-            .map_err(db("adding timeline events"))?;
+    while let Some(query) = next.take() {
+        // SQLite runs the statement on the driver's own thread: binding the next chunk meanwhile
+        // (the first poll of `execute` hands the statement over) keeps both threads busy.
+        let (done, following) = tokio::join!(query.execute(&mut *conn), async {
+            next_insert(&mut events, &incident, backend, &full_chunk_sql)
+        });
+        let done = done.map_err(db("adding timeline events"))?;
         inserted += usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
+        next = following;
     }
     Ok(inserted)
+}
+
+/// The INSERT of the next (up to) [`EVENT_BATCH`] events, with their values bound; `None` when
+/// there are none left.
+fn next_insert(
+    events: &mut std::iter::Peekable<std::vec::IntoIter<TimelineEvent>>,
+    incident: &str,
+    backend: Backend,
+    full_chunk_sql: &str,
+) -> Option<AnyQuery<'static>> {
+    events.peek()?;
+    let chunk: Vec<TimelineEvent> = events.by_ref().take(EVENT_BATCH).collect();
+    let sql = if chunk.len() == EVENT_BATCH {
+        full_chunk_sql.to_owned()
+    } else {
+        insert_events_sql(backend, chunk.len())
+    };
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    // The events are moved into the arguments, not cloned: bulk imports spend much of their time
+    // binding values.
+    for e in chunk {
+        query = bind_time(query.bind(incident.to_owned()), Some(&e.at))
+            .bind(String::from(e.source))
+            .bind(e.source_ref)
+            .bind(e.actor)
+            .bind(e.kind.as_str())
+            .bind(e.text)
+            .bind(i64::from(e.key_moment))
+            .bind(i64::from(e.hidden))
+            .bind(e.evidence_url);
+    }
+    Some(query)
+}
+
+/// `INSERT INTO events … VALUES (…), …` for `rows` events, 12 parameters each.
+fn insert_events_sql(backend: Backend, rows: usize) -> String {
+    let mut sql = String::with_capacity(200 + rows * 80);
+    sql.push_str(
+        "INSERT INTO events (incident_id, at_us, at_offset, at_zone, source, source_ref, \
+         actor, kind, text, key_moment, hidden, evidence_url) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 1..=12 {
+            if column > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&backend.positional_parameter(row * 12 + column));
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (incident_id, source_ref) DO NOTHING");
+    sql
 }
 
 async fn fetch_review(conn: &mut AnyConnection, id: &IncidentId) -> StoreResult<ReviewDocument> {
@@ -551,7 +584,7 @@ impl SqlStore {
     ) -> StoreResult<(bool, usize)> {
         let id = &record.incident.id;
         insert_incident(conn, &record.incident).await?;
-        let added = insert_events(conn, self.backend, id, &record.events).await?;
+        let added = insert_events(conn, self.backend, id, record.events.clone()).await?;
         for factor in &record.factors {
             insert_factor(conn, id, factor).await?;
         }
@@ -581,7 +614,7 @@ impl SqlStore {
         if incident != existing {
             update_incident_row(conn, &incident).await?;
         }
-        let added = insert_events(conn, self.backend, id, &record.events).await?;
+        let added = insert_events(conn, self.backend, id, record.events.clone()).await?;
         for event in &record.events {
             sqlx::query(
                 "UPDATE events SET key_moment = $3, hidden = $4, kind = $5 \
@@ -797,7 +830,7 @@ impl Store for SqlStore {
         for attempt in 0..RETRIES {
             let mut tx = self.begin().await?;
             require_incident(&mut tx, id).await?;
-            let inserted = insert_events(&mut tx, self.backend, id, events).await?;
+            let inserted = insert_events(&mut tx, self.backend, id, events.to_vec()).await?;
             match tx.commit().await {
                 Ok(()) => {
                     return Ok(AddedEvents {
@@ -825,10 +858,11 @@ impl Store for SqlStore {
         let mut added = AddedEvents::default();
         // Dropping the transaction on any error rolls it back.
         while let Some(batch) = feed.next_batch().map_err(StoreError::FeedFailed)? {
-            let inserted = insert_events(&mut tx, self.backend, id, &batch).await?;
+            let offered = batch.len();
+            let inserted = insert_events(&mut tx, self.backend, id, batch).await?;
             feed.inserted(inserted);
             added.inserted += inserted;
-            added.already_present += batch.len() - inserted;
+            added.already_present += offered - inserted;
         }
         tx.commit().await.map_err(db("adding timeline events"))?;
         Ok(added)

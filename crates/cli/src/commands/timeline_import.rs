@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -115,7 +117,7 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<(), CliError> {
         streams
             .push(secondstory_import::read_events(path, format, &options).map_err(import_error)?);
     }
-    let mut feed = Feed::new(streams, window, std::io::stderr().is_terminal());
+    let mut feed = Feed::new(streams, window, std::io::stderr().is_terminal())?;
     if args.dry_run {
         let existing: BTreeSet<String> = app
             .store
@@ -251,21 +253,35 @@ fn window(app: &App, args: &ImportArgs, incident: &Incident) -> Result<Window, C
     })
 }
 
-/// Reads the streams in order, keeps what is in the window, and counts per source.
-struct Feed {
-    streams: std::vec::IntoIter<EventStream>,
-    current: Option<EventStream>,
-    window: Window,
+/// Batches the store has not taken yet: parsing runs this far ahead of the inserts and no further,
+/// so it overlaps the database writes while memory stays flat.
+const BATCHES_AHEAD: usize = 2;
+
+/// What the reading thread counted: events read per source, left outside the window, skipped.
+#[derive(Debug, Default)]
+struct Tally {
     read: BTreeMap<String, usize>,
     filtered: usize,
     skipped: Vec<String>,
+}
+
+type BatchResult = Result<Vec<TimelineEvent>, String>;
+
+/// Reads the streams in order on a thread of its own, keeps what is in the window, and counts per
+/// source; the store takes the batches in order. Parsing and counting thus overlap the inserts
+/// (which wait on the database) instead of alternating with them.
+struct Feed {
+    batches: Option<Receiver<BatchResult>>,
+    reader: Option<JoinHandle<Tally>>,
+    tally: Tally,
+    window: Window,
     inserted: usize,
     offered: usize,
     progress: ProgressBar,
 }
 
 impl Feed {
-    fn new(streams: Vec<EventStream>, window: Window, on_terminal: bool) -> Self {
+    fn new(streams: Vec<EventStream>, window: Window, on_terminal: bool) -> Result<Self, CliError> {
         let progress = if on_terminal {
             ProgressBar::new_spinner()
         } else {
@@ -275,25 +291,36 @@ impl Feed {
             ProgressStyle::with_template("{spinner} {pos} events read {msg} ({per_sec})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        Feed {
-            streams: streams.into_iter(),
-            current: None,
+        let (sender, batches) = mpsc::sync_channel(BATCHES_AHEAD);
+        let reading = progress.clone();
+        let reader = std::thread::Builder::new()
+            .name("import-read".to_owned())
+            .spawn(move || read_batches(streams, window, &reading, &sender))
+            .map_err(|e| CliError::invalid(format!("starting the import's reading thread: {e}")))?;
+        Ok(Feed {
+            batches: Some(batches),
+            reader: Some(reader),
+            tally: Tally::default(),
             window,
-            read: BTreeMap::new(),
-            filtered: 0,
-            skipped: Vec::new(),
             inserted: 0,
             offered: 0,
             progress,
-        }
+        })
     }
 
-    fn finish(&self) {
+    /// Stops the reading thread (if the import ended early) and collects its counts.
+    fn finish(&mut self) {
+        // Without a receiver the reader's next send fails and it stops after its current batch.
+        self.batches = None;
+        // A panic in the reader was already reported by `next_batch`, or the import failed anyway.
+        if let Some(tally) = self.reader.take().and_then(|r| r.join().ok()) {
+            self.tally = tally;
+        }
         self.progress.finish_and_clear();
     }
 
     fn print_summary(&self, id: &str, dry_run: bool) {
-        for reason in &self.skipped {
+        for reason in &self.tally.skipped {
             eprintln!("skipped: {reason}");
         }
         let verb = if dry_run { "would import" } else { "imported" };
@@ -301,11 +328,12 @@ impl Feed {
             "{verb} {} new event(s) into {id}; {} already present; {} outside {} (see --all-time); {} skipped",
             self.inserted,
             self.offered - self.inserted,
-            self.filtered,
+            self.tally.filtered,
             self.window.describe(),
-            self.skipped.len()
+            self.tally.skipped.len()
         );
         let rows: Vec<Vec<String>> = self
+            .tally
             .read
             .iter()
             .map(|(source, n)| vec![source.clone(), n.to_string()])
@@ -314,41 +342,83 @@ impl Feed {
     }
 }
 
-impl EventFeed for Feed {
-    fn next_batch(&mut self) -> Result<Option<Vec<TimelineEvent>>, String> {
-        let mut batch = Vec::with_capacity(BATCH);
-        while batch.len() < BATCH {
-            if self.current.is_none() {
-                match self.streams.next() {
-                    Some(stream) => self.current = Some(stream),
-                    None => break,
+/// The reading thread: sends full batches, then the last partial one, and stops at the first
+/// error (sent as the last message) or when the receiver is gone.
+fn read_batches(
+    streams: Vec<EventStream>,
+    window: Window,
+    progress: &ProgressBar,
+    sender: &SyncSender<BatchResult>,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut batch = Vec::with_capacity(BATCH);
+    for stream in streams {
+        for item in stream {
+            match item {
+                Err(e) => {
+                    // The import stops here; whether the store still listens does not matter.
+                    let _ = sender.send(Err(e.to_string()));
+                    return tally;
                 }
-            }
-            let Some(stream) = self.current.as_mut() else {
-                break;
-            };
-            match stream.next() {
-                None => self.current = None,
-                Some(Err(e)) => return Err(e.to_string()),
-                Some(Ok(ImportItem::Skipped(skipped))) => {
-                    self.skipped.push(skipped.error.to_string())
-                }
-                Some(Ok(ImportItem::Event(event))) => {
-                    *self.read.entry(event.source.to_string()).or_default() += 1;
-                    self.progress.inc(1);
-                    if self.window.contains(event.at.instant()) {
+                Ok(ImportItem::Skipped(skipped)) => tally.skipped.push(skipped.error.to_string()),
+                Ok(ImportItem::Event(event)) => {
+                    // Looked up before inserting: a `String` key per event would be an
+                    // allocation per event.
+                    match tally.read.get_mut(event.source.as_str()) {
+                        Some(count) => *count += 1,
+                        None => {
+                            tally.read.insert(event.source.to_string(), 1);
+                        }
+                    }
+                    progress.inc(1);
+                    if window.contains(event.at.instant()) {
                         batch.push(event);
+                        if batch.len() == BATCH {
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            if sender.send(Ok(full)).is_err() {
+                                return tally;
+                            }
+                        }
                     } else {
-                        self.filtered += 1;
+                        tally.filtered += 1;
                     }
                 }
             }
         }
-        if batch.is_empty() {
-            return Ok(None);
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(Ok(batch));
+    }
+    tally
+}
+
+impl EventFeed for Feed {
+    fn next_batch(&mut self) -> Result<Option<Vec<TimelineEvent>>, String> {
+        // Blocks this thread while the reader works, as reading in place did before; the store
+        // holds the transaction open meanwhile either way.
+        let received = self.batches.as_ref().and_then(|b| b.recv().ok());
+        match received {
+            Some(Ok(batch)) => {
+                self.offered += batch.len();
+                Ok(Some(batch))
+            }
+            Some(Err(e)) => Err(e),
+            None => {
+                // The reader hung up: it has sent everything, unless it panicked, and then the
+                // import must fail rather than commit part of the input as if it were all.
+                self.batches = None;
+                match self.reader.take().map(JoinHandle::join) {
+                    Some(Ok(tally)) => {
+                        self.tally = tally;
+                        Ok(None)
+                    }
+                    Some(Err(_)) => {
+                        Err("the import's reading thread stopped unexpectedly".to_owned())
+                    }
+                    None => Ok(None),
+                }
+            }
         }
-        self.offered += batch.len();
-        Ok(Some(batch))
     }
 
     fn inserted(&mut self, count: usize) {
