@@ -4,9 +4,6 @@
 //! configuration once, opens the store named by `--database`, and calls the domain, review, lint
 //! and import crates. Exit codes: 0 success, 1 validation errors or lint findings, 2 usage errors.
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod app;
 mod commands;
 mod lint_command;
