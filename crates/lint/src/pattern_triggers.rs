@@ -18,14 +18,15 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "blame-person-caused",
         &[
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong"],
             &["\\bbroken", "\\bcaused", "\\bbroke"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong"],
             &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bfault"],
             &["\\bfault"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong"],
             &["\\bpushed"],
+            &["\\bwrong"],
         ],
     ),
     (
@@ -39,7 +40,8 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
         &[
             &["\\bcould", "\\bwould", "\\bmight"],
             &["\\bcould", "\\bwould", "\\bmight"],
-            &["\\bcould", "\\bwould", "\\bmight"],
+            &["\\bcould", "\\bwould"],
+            &["\\bavoidable", "\\bpreventable"],
         ],
     ),
     (
@@ -81,7 +83,7 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "judgmental-character",
         &[
-            &["\\bcareless", "\\bnegligen", "\\bslopp", "\\blazy", "\\blazi", "\\breckless", "\\bincompeten", "\\bcomplacen", "\\birresponsib", "\\binexcusab", "\\bunprofessional", "\\bstupid", "\\bfoolish", "\\bboneheaded", "\\binattenti", "\\black of", "\\bfat", "\\blapse"],
+            &["\\bcareless", "\\bnegligen", "\\bslopp", "\\blazy", "\\blazi", "\\breckless", "\\bincompeten", "\\bcomplacen", "\\birresponsib", "\\binexcusab", "\\bunprofessional", "\\bstupid", "\\bfoolish", "\\bboneheaded", "\\binattenti", "\\black of", "\\bfat", "\\blapse", "\\bdropped the ball", "\\basleep at the"],
         ],
     ),
     (
@@ -140,11 +142,11 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "minimising-incident",
         &[
-            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor"],
+            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle"],
             &["\\bharm"],
-            &["\\bnothing"],
-            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor"],
-            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor"],
+            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle"],
+            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle"],
+            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle"],
         ],
     ),
     (
@@ -179,8 +181,9 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "punitive-discipline",
         &[
-            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish"],
+            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to"],
             &["\\baccountable"],
+            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to"],
         ],
     ),
     (

@@ -704,7 +704,8 @@ impl Macros {
             r"(?:(?:(?:the|a|an|our|my|your|their|his|her|one|another|that|this|each|every|some|two|both|several|all|any)\s+(?:[A-Za-z-]+\s+){{0,2}}?|(?:on[- ]?call\s+)?)(?:{roles})(?:s|es)?|(?:{pronouns})|(?-i:\p{{Lu}}\p{{Ll}}+))"
         );
         let participle = format!(
-            r"(?:[a-z]{{2,}}ed|{})",
+            // "double-checked", "re-run": a hyphenated prefix before the participle.
+            r"(?:[a-z]+-)?(?:[a-z]{{2,}}ed|{})",
             alternation(&vocabulary.irregular_participles)
         );
         let action = alternation(&vocabulary.action_verbs);
