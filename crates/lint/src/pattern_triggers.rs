@@ -12,7 +12,8 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "blame-person-omission",
         &[
-            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly"],
+            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly", "\\bwithout"],
+            &["\\bwithout"],
         ],
     ),
     (
@@ -83,7 +84,7 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "judgmental-character",
         &[
-            &["\\bcareless", "\\bnegligen", "\\bslopp", "\\blazy", "\\blazi", "\\breckless", "\\bincompeten", "\\bcomplacen", "\\birresponsib", "\\binexcusab", "\\bunprofessional", "\\bstupid", "\\bfoolish", "\\bboneheaded", "\\binattenti", "\\black of", "\\bfat", "\\blapse", "\\bdropped the ball", "\\basleep at the"],
+            &["\\bcareless", "\\bnegligen", "\\bslopp", "\\blazy", "\\blazi", "\\breckless", "\\bincompeten", "\\bcomplacen", "\\birresponsib", "\\binexcusab", "\\bunprofessional", "\\bstupid", "\\bfoolish", "\\bboneheaded", "\\binattenti", "\\black of", "\\bfat", "\\blapse", "\\bdropped the ball", "\\basleep at the", "\\brookie", "\\bsilly", "\\bdumb", "\\bschoolboy", "\\bamateur"],
         ],
     ),
     (
