@@ -12,23 +12,27 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "blame-person-omission",
         &[
-            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly", "\\bwithout"],
+            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly", "\\bwithout", "\\bmis", "\\bfat", "\\bskipped", "\\bbypassed", "\\bcircumvented", "\\bdisregarded"],
             &["\\bwithout"],
+            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly", "\\bwithout", "\\bmis", "\\bfat", "\\bskipped", "\\bbypassed", "\\bcircumvented", "\\bdisregarded"],
         ],
     ),
     (
         "blame-person-caused",
         &[
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
             &["\\bbroken", "\\bcaused", "\\bbroke"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
             &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bfault"],
             &["\\bfault"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
+            &["\\bblunder", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration"],
             &["\\bpushed"],
             &["\\bwrong"],
+            &["\\bwrong", "\\bincorrect"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
         ],
     ),
     (
@@ -113,11 +117,11 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
         "judgmental-hindsight-phrase",
         &[
             &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent"],
-            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring"],
-            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring"],
+            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring", "\\blooking back"],
+            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring", "\\blooking back"],
             &["\\bany"],
-            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring"],
-            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring"],
+            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring", "\\blooking back"],
+            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring", "\\blooking back"],
             &["\\beasy", "\\btrivial"],
             &["\\bobvious", "\\bglaring"],
         ],
@@ -137,9 +141,11 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "minimising-trivial",
         &[
-            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a"],
-            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a"],
-            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a"],
+            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
+            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
+            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
+            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
+            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
         ],
     ),
     (
@@ -171,7 +177,8 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
             &["\\bcareful", "\\bvigilant", "\\bdiligent", "\\battentive", "\\bcautious", "\\bmindful", "\\bthorough", "\\bcare"],
             &["\\battention"],
             &["\\bharder"],
-            &["\\bcareful", "\\bvigilant", "\\bdiligent", "\\battentive", "\\bcautious", "\\bmindful", "\\bthorough", "\\battention", "\\bharder", "\\bcare", "\\bcaution"],
+            &["\\bcareful", "\\bvigilant", "\\bdiligent", "\\battentive", "\\bcautious", "\\bmindful", "\\bthorough", "\\battention", "\\bharder", "\\bcare", "\\bcaution", "\\bdouble-check", "\\bdouble check", "\\btriple-check", "\\btriple check"],
+            &["\\bcareful", "\\bvigilant", "\\bdiligent", "\\battentive", "\\bcautious", "\\bmindful", "\\bthorough", "\\battention", "\\bharder", "\\bcare", "\\bcaution", "\\bdouble-check", "\\bdouble check", "\\btriple-check", "\\btriple check"],
         ],
     ),
     (
@@ -184,9 +191,10 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "punitive-discipline",
         &[
-            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to"],
+            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to", "\\bsuspended", "\\bfired", "\\bterminated", "\\blet go", "\\bdismissed", "\\bdemoted", "\\bremoved from", "\\btaken off", "\\bpulled off", "\\bbanned", "\\bbarred"],
             &["\\baccountable"],
-            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to"],
+            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to", "\\bsuspended", "\\bfired", "\\bterminated", "\\blet go", "\\bdismissed", "\\bdemoted", "\\bremoved from", "\\btaken off", "\\bpulled off", "\\bbanned", "\\bbarred"],
+            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to", "\\bsuspended", "\\bfired", "\\bterminated", "\\blet go", "\\bdismissed", "\\bdemoted", "\\bremoved from", "\\btaken off", "\\bpulled off", "\\bbanned", "\\bbarred"],
         ],
     ),
     (
