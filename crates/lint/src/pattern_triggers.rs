@@ -20,19 +20,19 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "blame-person-caused",
         &[
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
+            &["\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible"],
+            &["\\bfault", "\\bto blame", "\\bat fault"],
             &["\\bbroken", "\\bcaused", "\\bbroke"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
+            &["\\bbecause of"],
             &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bfault"],
             &["\\bfault"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
+            &["\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one"],
             &["\\bblunder", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration"],
-            &["\\bpushed"],
-            &["\\bwrong"],
+            &["\\bbroken", "\\bbroke", "\\bfault", "\\bpushed", "\\bwrong", "\\bincorrect"],
+            &["\\bpushed", "\\bwrong", "\\bexecuted", "\\binvoked"],
             &["\\bwrong", "\\bincorrect"],
             &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
+            &["\\bintroduced by", "\\btriggered by", "\\bstarted by"],
         ],
     ),
     (
@@ -84,7 +84,7 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
         "counterfactual-not-caught",
         &[
             &["\\bcaught", "\\bnoticed", "\\bdetected", "\\bspotted"],
-            &["\\bcaught", "\\bnoticed", "\\bdetected", "\\bspotted", "\\bproperly", "\\badequately", "\\bsufficiently", "\\bthoroughly", "\\bfully", "\\bcorrectly"],
+            &["\\bproperly", "\\badequately", "\\bsufficiently", "\\bthoroughly", "\\bfully", "\\bcorrectly"],
         ],
     ),
     (
@@ -97,7 +97,7 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
         "judgmental-poor-decision",
         &[
             &["\\bdecision", "\\bcall", "\\bchoice", "\\bjudgement", "\\bjudgment", "\\bbetter"],
-            &["\\bdecision", "\\bcall", "\\bchoice", "\\bjudgement", "\\bjudgment", "\\bbetter"],
+            &["\\bbetter"],
         ],
     ),
     (
@@ -117,11 +117,11 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
         "judgmental-hindsight-phrase",
         &[
             &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent"],
-            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring", "\\blooking back"],
-            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring", "\\blooking back"],
+            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent"],
             &["\\bany"],
-            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring", "\\blooking back"],
-            &["\\bobvious", "\\bclear", "\\bplain", "\\bevident", "\\bapparent", "\\bany", "\\bof course", "\\bhow could", "\\beasy", "\\btrivial", "\\bglaring", "\\blooking back"],
+            &["\\bany"],
+            &["\\bof course"],
+            &["\\bhow could"],
             &["\\beasy", "\\btrivial"],
             &["\\bobvious", "\\bglaring"],
         ],
@@ -142,20 +142,20 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
         "minimising-trivial",
         &[
             &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
+            &["\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a"],
+            &["\\btrivial", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a"],
             &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
-            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
-            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
-            &["\\btrivial", "\\bone-liner", "\\bone liner", "\\bone-line", "\\bone line", "\\bjust a", "\\bonly a", "\\bmerely a", "\\bsimply a", "\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
+            &["\\ball we", "\\ball you", "\\ball they", "\\ball he", "\\ball she", "\\ball one", "\\ball it"],
         ],
     ),
     (
         "minimising-incident",
         &[
-            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle"],
+            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bnon-event", "\\bminor"],
             &["\\bharm"],
-            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle"],
-            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle"],
-            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle"],
+            &["\\bnothing", "\\bnot much", "\\bnot a lot", "\\blittle"],
+            &["\\bonly"],
+            &["\\bbig deal", "\\bhuge deal"],
         ],
     ),
     (
@@ -168,7 +168,7 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
         "root-cause-single",
         &[
             &["root cause", "root-cause", "rootcause", " cause"],
-            &["root cause", "root-cause", "rootcause", " cause"],
+            &[" cause"],
         ],
     ),
     (
@@ -177,7 +177,7 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
             &["\\bcareful", "\\bvigilant", "\\bdiligent", "\\battentive", "\\bcautious", "\\bmindful", "\\bthorough", "\\bcare"],
             &["\\battention"],
             &["\\bharder"],
-            &["\\bcareful", "\\bvigilant", "\\bdiligent", "\\battentive", "\\bcautious", "\\bmindful", "\\bthorough", "\\battention", "\\bharder", "\\bcare", "\\bcaution", "\\bdouble-check", "\\bdouble check", "\\btriple-check", "\\btriple check"],
+            &["\\bcare", "\\bcaution"],
             &["\\bcareful", "\\bvigilant", "\\bdiligent", "\\battentive", "\\bcautious", "\\bmindful", "\\bthorough", "\\battention", "\\bharder", "\\bcare", "\\bcaution", "\\bdouble-check", "\\bdouble check", "\\btriple-check", "\\btriple check"],
         ],
     ),
@@ -191,9 +191,9 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "punitive-discipline",
         &[
-            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to", "\\bsuspended", "\\bfired", "\\bterminated", "\\blet go", "\\bdismissed", "\\bdemoted", "\\bremoved from", "\\btaken off", "\\bpulled off", "\\bbanned", "\\bbarred"],
+            &["\\bdisciplin", "\\breprimand", "\\bwritten up", "\\bpunish"],
             &["\\baccountable"],
-            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to", "\\bsuspended", "\\bfired", "\\bterminated", "\\blet go", "\\bdismissed", "\\bdemoted", "\\bremoved from", "\\btaken off", "\\bpulled off", "\\bbanned", "\\bbarred"],
+            &["\\bspoken to", "\\btalked to"],
             &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to", "\\bsuspended", "\\bfired", "\\bterminated", "\\blet go", "\\bdismissed", "\\bdemoted", "\\bremoved from", "\\btaken off", "\\bpulled off", "\\bbanned", "\\bbarred"],
         ],
     ),
