@@ -31,8 +31,9 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
             &["\\bbroken", "\\bbroke", "\\bfault", "\\bpushed", "\\bwrong", "\\bincorrect"],
             &["\\bpushed", "\\bwrong", "\\bexecuted", "\\binvoked"],
             &["\\bwrong", "\\bincorrect"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect", "\\bresponsibility"],
             &["\\bintroduced by", "\\btriggered by", "\\bstarted by"],
+            &["\\bresponsibility"],
         ],
     ),
     (
@@ -156,6 +157,8 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
             &["\\bnothing", "\\bnot much", "\\bnot a lot", "\\blittle"],
             &["\\bonly"],
             &["\\bbig deal", "\\bhuge deal"],
+            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle", "\\bnegligible", "\\bminimal", "\\binsignificant", "\\bnon-existent", "\\bnonexistent", "\\bnonevent"],
+            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle", "\\bnegligible", "\\bminimal", "\\binsignificant", "\\bnon-existent", "\\bnonexistent", "\\bnonevent"],
         ],
     ),
     (
@@ -194,7 +197,8 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
             &["\\bdisciplin", "\\breprimand", "\\bwritten up", "\\bpunish"],
             &["\\baccountable"],
             &["\\bspoken to", "\\btalked to"],
-            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to", "\\bsuspended", "\\bfired", "\\bterminated", "\\blet go", "\\bdismissed", "\\bdemoted", "\\bremoved from", "\\btaken off", "\\bpulled off", "\\bbanned", "\\bbarred"],
+            &["\\bdisciplin", "\\baccountable", "\\breprimand", "\\bwritten up", "\\bpunish", "\\bspoken to", "\\btalked to", "\\bsuspended", "\\bfired", "\\bterminated", "\\blet go", "\\bdismissed", "\\bdemoted", "\\bremoved from", "\\btaken off", "\\bpulled off", "\\bbanned", "\\bbarred", "\\bface", "\\bfacing", "\\bfaced"],
+            &["\\bface", "\\bfacing", "\\bfaced"],
         ],
     ),
     (
