@@ -294,17 +294,18 @@ impl Linter {
                 }
             }
         }
-        let rules: Vec<(&Rule, usize)> = wanted
+        let patterns: Vec<(&Rule, usize)> = wanted
             .into_iter()
             .map(|(rule_index, pattern)| (&self.book.rules[rule_index], pattern))
             .collect();
-        let threads = threads.min(rules.len());
+        let threads = threads.min(patterns.len());
         if threads < 2 {
             return;
         }
         let next = AtomicUsize::new(0);
         let work = || {
-            while let Some((rule, pattern)) = rules.get(next.fetch_add(1, AtomicOrdering::Relaxed))
+            while let Some((rule, pattern)) =
+                patterns.get(next.fetch_add(1, AtomicOrdering::Relaxed))
             {
                 rule.matchers.pattern(*pattern);
             }

@@ -329,25 +329,27 @@ fn as_text(hir: &Hir) -> Option<String> {
         HirKind::Literal(literal) => std::str::from_utf8(&literal.0)
             .ok()
             .map(str::to_ascii_lowercase),
-        HirKind::Class(Class::Bytes(class)) => {
-            let bytes: Vec<u8> = class
-                .ranges()
-                .iter()
-                .flat_map(|range| range.start()..=range.end())
-                .take(3)
-                .collect();
-            one_letter(&bytes.iter().map(|&b| char::from(b)).collect::<Vec<_>>())
-        }
-        HirKind::Class(Class::Unicode(class)) => {
-            let chars: Vec<char> = class
-                .ranges()
-                .iter()
-                .flat_map(|range| range.start()..=range.end())
-                .take(3)
-                .collect();
-            one_letter(&chars)
-        }
+        HirKind::Class(class) => one_letter(&first_chars(class, 3)),
         _ => None,
+    }
+}
+
+/// Up to `limit` of the characters a class matches, in order (bytes as Latin-1).
+fn first_chars(class: &Class, limit: usize) -> Vec<char> {
+    match class {
+        Class::Bytes(class) => class
+            .ranges()
+            .iter()
+            .flat_map(|range| range.start()..=range.end())
+            .take(limit)
+            .map(char::from)
+            .collect(),
+        Class::Unicode(class) => class
+            .ranges()
+            .iter()
+            .flat_map(|range| range.start()..=range.end())
+            .take(limit)
+            .collect(),
     }
 }
 
