@@ -618,7 +618,7 @@ impl Linter {
         {
             return true;
         }
-        if !is_single_word || !starts_with_capital {
+        if !is_single_word || !is_name_shaped(subject) {
             return false;
         }
         // A capitalised word: a known participant or common given name, or any name when the verb
@@ -857,4 +857,14 @@ impl LineIndex {
             column_utf16: units + 1,
         }
     }
+}
+
+/// A capital letter followed by lower-case letters only ("Priya", "Łukasz"): the shape of a name
+/// in subject position. The patterns accept a wider set of characters there (see `NAME_START` in
+/// rules.rs), so the exact check is made here.
+fn is_name_shaped(word: &str) -> bool {
+    let mut letters = word.chars();
+    letters.next().is_some_and(char::is_uppercase)
+        && letters.as_str().chars().next().is_some()
+        && letters.all(char::is_lowercase)
 }

@@ -153,7 +153,7 @@ struct RuleFile {
     rule: Vec<RuleData>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Vocabulary {
     pronouns: Vec<String>,
@@ -593,7 +593,9 @@ pub(crate) fn ascii_classes(pattern: &str) -> Result<String, String> {
                     return Err("pattern ends in a lone backslash".into());
                 };
                 match escaped {
-                    's' => out.push_str(r"(?u:\s)"),
+                    // The engine matches text whose non-ASCII spaces became ASCII spaces
+                    // (`markdown::push_with_ascii_spaces`), so ASCII `\s` sees every space.
+                    's' => out.push_str(r"\s"),
                     'S' => out.push_str(r"(?u:\S)"),
                     'p' | 'P' => {
                         out.push_str("(?u:\\");
@@ -679,7 +681,18 @@ enum SyntaxCheck {
     Later,
 }
 
-/// Expansions for the `{PERSON}`, `{WE}`, `{PP}`, `{ACTION}` and `{ADV}` macros.
+/// Letters that can start a capitalised name: ASCII capitals or any non-ASCII character but
+/// Latin-1 punctuation and symbols, general punctuation (’ “ – …) and CJK punctuation. Unicode's
+/// `\p{Lu}` and `\p{Ll}` would be exact, but their UTF-8 automata made every pattern naming a
+/// person several times larger to compile; the engine checks a captured name's letters instead
+/// (`is_name_shaped` in engine.rs).
+const NAME_START: &str =
+    r"(?:[A-Z]|(?u:[^\x00-\x7F\u0080-\u00BF\u00D7\u00F7\u2000-\u206F\u3000-\u303F]))";
+/// Letters that can continue a name (see [`NAME_START`]).
+const NAME_REST: &str =
+    r"(?:[a-z]|(?u:[^\x00-\x7F\u0080-\u00BF\u00D7\u00F7\u2000-\u206F\u3000-\u303F]))";
+
+/// Expansions for the `{PERSON}`, `{WE}`, `{NAME}`, `{PP}`, `{ACTION}` and `{ADV}` macros.
 struct Macros {
     person_body: String,
     participle: String,
@@ -701,7 +714,7 @@ impl Macros {
         let roles = alternation(&vocabulary.roles);
         let pronouns = alternation(&vocabulary.pronouns);
         let person_body = format!(
-            r"(?:(?:(?:the|a|an|our|my|your|their|his|her|one|another|that|this|each|every|some|two|both|several|all|any)\s+(?:[A-Za-z-]+\s+){{0,2}}?|(?:on[- ]?call\s+)?)(?:{roles})(?:s|es)?|(?:{pronouns})|(?-i:\p{{Lu}}\p{{Ll}}+))"
+            r"(?:(?:(?:the|a|an|our|my|your|their|his|her|one|another|that|this|each|every|some|two|both|several|all|any)\s+(?:[A-Za-z-]+\s+){{0,2}}?|(?:on[- ]?call\s+)?)(?:{roles})(?:s|es)?|(?:{pronouns})|(?-i:{NAME_START}{NAME_REST}+))"
         );
         let participle = format!(
             // "double-checked", "re-run": a hyphenated prefix before the participle.
@@ -720,10 +733,15 @@ impl Macros {
         let mut expanded = pattern
             .replace("{PP}", &self.participle)
             .replace("{ACTION}", &self.action)
+            .replace("{NAME}", &format!("{NAME_START}{NAME_REST}+"))
             .replace(
                 "{ADV}",
                 r"(?:(?:\w+ly|also|then|still|never|just|again|even|already|first|simply)\s+)?",
             );
+        // A name may start with a non-ASCII letter ("Łukasz"), where an ASCII word boundary
+        // never holds; a Unicode one before the subject costs little to compile (it is one
+        // assertion, not a class).
+        expanded = expanded.replace(r"\b{PERSON}", r"(?u:\b){PERSON}");
         // Each subject macro gets its own capture name: a pattern may name several people.
         let mut counter = 0;
         while let Some(position) = expanded.find("{PERSON}") {
@@ -734,7 +752,7 @@ impl Macros {
         while let Some(position) = expanded.find("{WE}") {
             counter += 1;
             let group = format!(
-                r"(?P<we{counter}>we|(?:the|our|their|a|an|that|this)\s+(?:[\w-]+\s+){{0,2}}?team|(?-i:\p{{Lu}}\w*)\s+team)"
+                r"(?P<we{counter}>we|(?:the|our|their|a|an|that|this)\s+(?:[\w-]+\s+){{0,2}}?team|(?-i:{NAME_START}\w*)\s+team)"
             );
             expanded.replace_range(position..position + "{WE}".len(), &group);
         }
@@ -762,8 +780,21 @@ mod tests {
     fn letters_fold_case_and_word_classes_stay_ascii() {
         let regex = compiled(r"\bshould\s+have\s+\w+ed\b");
         assert!(regex.is_match("They SHOULD Have checked"));
-        // `\s` keeps its Unicode meaning: a no-break space still separates words.
-        assert!(regex.is_match("should\u{a0}have checked"));
+        // `\s` is ASCII: the engine turns other spaces into ASCII ones before matching.
+        assert!(regex.is_match("should \thave\nchecked"));
+        assert!(!regex.is_match("should\u{a0}have checked"));
+    }
+
+    #[test]
+    fn the_name_macro_takes_capitalised_words_in_any_script() {
+        let macros = Macros::new(&Vocabulary::default());
+        let regex = compiled(&macros.expand(r"(?-i:{NAME})\s+broke"));
+        assert!(regex.is_match("Łukasz broke it"));
+        assert!(regex.is_match("Priya broke it"));
+        assert!(!regex.is_match("priya broke it"));
+        // Punctuation is not a letter: the name stops before a curly apostrophe.
+        let possessive = compiled(&macros.expand(r"(?-i:{NAME})’s\s+change"));
+        assert!(possessive.is_match("Søren’s change"));
     }
 
     #[test]
@@ -783,7 +814,8 @@ mod tests {
     #[test]
     fn rewriting_leaves_ascii_patterns_alone_apart_from_unicode_islands() {
         assert_eq!(ascii_classes(r"[a-z]+\b").as_deref(), Ok(r"[a-z]+\b"));
-        assert_eq!(ascii_classes(r"a\sb").as_deref(), Ok(r"a(?u:\s)b"));
+        assert_eq!(ascii_classes(r"a\sb").as_deref(), Ok(r"a\sb"));
+        assert_eq!(ascii_classes(r"a\Sb").as_deref(), Ok(r"a(?u:\S)b"));
         assert_eq!(
             ascii_classes(r#"["“(]"#).as_deref(),
             Ok(r#"(?:["(]|(?u:“))"#)

@@ -185,3 +185,36 @@ fn disable_next_line_suppresses_only_the_next_line() {
 fn passive_voice_is_not_flagged() {
     assert!(rule_ids("The config was pushed to every region by the pipeline.").is_empty());
 }
+
+#[test]
+fn words_separated_by_no_break_and_other_unicode_spaces_still_match_with_exact_spans() {
+    // A no-break space (2 bytes) and an em space (3 bytes) between the words of a phrase.
+    let doc = "Later the engineer\u{a0}forgot to drain the node; Łukasz\u{2003}caused the outage.";
+    let findings = lint(doc);
+    let matched: Vec<&str> = findings.iter().map(|f| f.matched.as_str()).collect();
+    assert!(
+        matched
+            .iter()
+            .any(|m| m.starts_with("the engineer\u{a0}forgot")),
+        "{matched:?}"
+    );
+    assert!(
+        matched
+            .iter()
+            .any(|m| m.starts_with("Łukasz\u{2003}caused")),
+        "{matched:?}"
+    );
+    for finding in &findings {
+        assert_eq!(&doc[finding.span.start..finding.span.end], finding.matched);
+    }
+}
+
+#[test]
+fn a_lower_case_or_mixed_case_word_is_not_taken_for_a_name() {
+    assert_eq!(rule_ids("łukasz caused the outage."), Vec::<String>::new());
+    assert_eq!(rule_ids("ŁUKASZ caused the outage."), Vec::<String>::new());
+    assert_eq!(
+        rule_ids("Łukasz caused the outage."),
+        vec!["blame-person-caused"]
+    );
+}
