@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -727,7 +727,9 @@ pub(crate) fn parse_day_file(
     let bytes = strip_bom(bytes);
     // The fast reader handles what valid exports hold; anything else is read again by serde so
     // that values and error messages are exactly serde's.
-    let mut events = Vec::new();
+    // Room for the messages a day file of this size usually holds, so that the vector is not
+    // copied as it grows.
+    let mut events = Vec::with_capacity(bytes.len() / 1024 + 1);
     let mut seen_ts = SeenTs::default();
     let handled = fast::for_each_message(bytes, |index, message| {
         push_event(
@@ -998,7 +1000,8 @@ fn message_to_event(
     if let Some(edited_ts) = message.edited.as_ref().and_then(|e| e.ts.as_deref())
         && let Some(edited_at) = ts_to_timestamp(edited_ts)
     {
-        text.push_str(&format!(" (edited {edited_at})"));
+        // Writing to a `String` cannot fail.
+        let _ = write!(text, " (edited {edited_at})");
     }
     let thread = message
         .thread_ts
@@ -1031,12 +1034,16 @@ fn message_to_event(
 /// Renders Slack's `mrkdwn` control sequences and entities as plain text. A `<` without its `>`
 /// is kept literally: the text is evidence, so nothing is dropped.
 pub(crate) fn render_markup(raw: &str, directory: &SlackDirectory) -> String {
+    // Most messages hold neither markup nor entities: one scan, then a copy.
+    if memchr::memchr2(b'<', b'&', raw.as_bytes()).is_none() {
+        return raw.to_owned();
+    }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
-    while let Some(open) = rest.find('<') {
+    while let Some(open) = memchr::memchr(b'<', rest.as_bytes()) {
         push_decoded(&mut out, &rest[..open]);
         let after = &rest[open + 1..];
-        let Some(close) = after.find('>') else {
+        let Some(close) = memchr::memchr(b'>', after.as_bytes()) else {
             push_decoded(&mut out, &rest[open..]);
             return out;
         };
@@ -1091,7 +1098,7 @@ fn render_control(out: &mut String, inner: &str, directory: &SlackDirectory) {
 /// Decodes the three entities Slack escapes (`&amp;`, `&lt;`, `&gt;`); any other `&` is literal.
 fn push_decoded(out: &mut String, text: &str) {
     let mut rest = text;
-    while let Some(amp) = rest.find('&') {
+    while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
         out.push_str(&rest[..amp]);
         let tail = &rest[amp..];
         let (decoded, used) = if tail.starts_with("&amp;") {
@@ -1327,6 +1334,101 @@ mod tests {
             "]".repeat(200)
         );
         check_day_file_readers_agree(deep.as_bytes(), None);
+    }
+
+    #[test]
+    fn the_fast_reader_matches_keys_of_every_length_and_position() {
+        let cases: &[&str] = &[
+            // Keys that are prefixes or extensions of the fields read, and the boundaries of the
+            // sixteen-byte key word.
+            r#"[{"t":1,"tex":"a","texts":"b","tsx":"c","user_":"d","ts":"1.000001","user":"U1","text":"k"}]"#,
+            r#"[{"":"empty key","abcdefghijklmnop":"16","abcdefghijklmnopq":"17","ts":"1.000001","user":"U1","text":"k"}]"#,
+            r#"[{"text_with_a_long_name_0123456789":"long","ts":"1.000001","user":"U1","text":"k"}]"#,
+            r#"[{"thread_ts_and_then_some":"2.000001","ts":"1.000001","user":"U1","text":"k"}]"#,
+            // The last key within sixteen bytes of the end of the input.
+            r#"[{"ts":"1.000001","user":"U1","text":"x"}]"#,
+            r#"[{"ts":"1.000001","user":"U1","ts":"2"}]"#,
+            r#"[{"ts":"1.000001","text":"x","user":"U1"}]"#,
+            r#"[{"ts":"1.000001","user":"U1","text":"x","a":1}]"#,
+            r#"[{"ts":"1.000001","user":"U1","té":"x"}]"#,
+            r#"[{"ts":"1.000001","user":"U1","files":[{"title":"t","mode":"m"}],"files":[]}]"#,
+        ];
+        for case in cases {
+            check_day_file_readers_agree(case.as_bytes(), None);
+        }
+    }
+
+    #[test]
+    fn the_fast_reader_agrees_with_serde_on_a_realistic_day_with_every_kind_of_message() {
+        let day = r#"[
+    {
+        "client_msg_id": "f3b365be-575e-4b3f-9649-c706ad9d957a",
+        "type": "message",
+        "text": "na\u00efve retry \u2192 herd \ud83d\ude00 <https:\/\/x.example\/a?b=1&amp;c=2|logs> \"q\" \\ \n\t &lt;&gt;",
+        "user": "U1",
+        "ts": "1709251288.638757",
+        "user_profile": {"real_name": "J\u00fcrgen", "is_restricted": false, "n": -1.5e-3, "z": null},
+        "blocks": [{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+            {"type": "text", "text": "na\u00efve"}, {"type": "user", "user_id": "U1"}, [[[]]], {}]}]}],
+        "reactions": [{"name": "eyes", "users": ["U1", "U2"], "count": 2}]
+    },
+    {
+        "type": "message",
+        "text": "reply <@U2> in <#C1|deploys> <!here>",
+        "user": "U2",
+        "ts": "1709251322.709415",
+        "thread_ts": "1709251288.638757",
+        "parent_user_id": "U1",
+        "edited": {"user": "U2", "ts": "1709251400.000000"}
+    },
+    {
+        "type": "message",
+        "subtype": "bot_message",
+        "text": "",
+        "username": "Alertmanager",
+        "bot_id": "B1",
+        "bot_profile": {"id": "B1", "name": "alertmanager", "icons": {"image_36": "https:\/\/a\/b.png"}},
+        "ts": "1709251366.798994",
+        "attachments": [{"fallback": "", "title": "[FIRING:1] X", "text": "pg \u2014 down", "title_link": "https:\/\/am\/", "fields": [{"title": "a", "value": "b", "short": true}]}]
+    },
+    {
+        "type": "message",
+        "subtype": "file_share",
+        "text": "graph",
+        "user": "U1",
+        "ts": "1709251400.000001",
+        "files": [{"id": "F1", "title": "5xx \ud83d\udcc8", "name": "5xx.png", "permalink": "https:\/\/f\/1", "size": 12345}, {"id": "F2", "mode": "hidden_by_limit"}]
+    },
+    {
+        "type": "message",
+        "subtype": "tombstone",
+        "user": "USLACKBOT",
+        "text": "This message was deleted.",
+        "ts": "1709251500.000002",
+        "reply_count": 1
+    }
+]
+"#;
+        check_day_file_readers_agree(day.as_bytes(), None);
+        let events = parse_day_file("d.json", "C1", day.as_bytes(), &directory());
+        assert_eq!(events.len(), 4, "{events:#?}");
+        let first = events[0].as_ref().unwrap();
+        assert!(
+            first.text.starts_with(
+                "naïve retry → herd 😀 logs (https://x.example/a?b=1&c=2) \"q\" \\ \n\t <>"
+            ),
+            "{}",
+            first.text
+        );
+    }
+
+    #[test]
+    fn markup_without_controls_or_entities_is_copied_as_is() {
+        for text in ["", "plain text", "naïve → 😀", "a > b", "x; y"] {
+            assert_eq!(render_markup(text, &directory()), text);
+        }
+        assert_eq!(render_markup("a &gt; b", &directory()), "a > b");
+        assert_eq!(render_markup("<@U1> >", &directory()), "@jonas >");
     }
 
     proptest::proptest! {

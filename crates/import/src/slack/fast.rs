@@ -174,16 +174,34 @@ impl<'a> Scanner<'a> {
         decode(raw).map(Cow::Owned)
     }
 
-    /// An object key: plain ASCII without escapes, else not handled here.
-    fn key(&mut self) -> Fast<&'a [u8]> {
+    /// An object key: plain ASCII without escapes, else not handled here; as a [`Key`].
+    fn key(&mut self) -> Fast<Key> {
         self.expect(b'"')?;
+        let start = self.pos;
         let (raw, escaped) = self.raw_string()?;
-        (!escaped && raw.is_ascii()).then_some(raw)
+        if escaped || !raw.is_ascii() {
+            return None;
+        }
+        if raw.len() > 16 {
+            return Some(LONG_KEY);
+        }
+        // The sixteen bytes from the key's start (read at once when the input has them), cut to
+        // its length.
+        let word = match self.b.get(start..start + 16) {
+            Some(chunk) => {
+                let mut word = [0u8; 16];
+                word.copy_from_slice(chunk);
+                u128::from_le_bytes(word)
+            }
+            None => key(raw),
+        };
+        let bits = 8 * raw.len() as u32;
+        Some(word & u128::MAX.checked_shr(128 - bits).unwrap_or(0))
     }
 
     /// Iterates the members of an object (after its `{`), calling `member` with each key; the
     /// callback must consume the value.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Fast<()>) -> Fast<()> {
+    fn object(&mut self, mut member: impl FnMut(&mut Self, Key) -> Fast<()>) -> Fast<()> {
         self.ws();
         if self.peek()? == b'}' {
             self.pos += 1;
@@ -364,63 +382,63 @@ impl<'a> Scanner<'a> {
         let mut m = RawMessage::default();
         let mut seen = Seen(0);
         self.object(|s, key| match key {
-            b"ts" => seen.set(0, &mut m.ts, s.opt_scalar()?),
-            b"user" => seen.set(1, &mut m.user, s.opt_scalar()?),
-            b"subtype" => seen.set(2, &mut m.subtype, s.opt_string()?),
-            b"text" => seen.set(3, &mut m.text, s.opt_scalar()?),
-            b"thread_ts" => seen.set(4, &mut m.thread_ts, s.opt_string()?),
-            b"username" => seen.set(5, &mut m.username, s.opt_string()?),
-            b"bot_profile" => {
+            K_TS => seen.set(0, &mut m.ts, s.opt_scalar()?),
+            K_USER => seen.set(1, &mut m.user, s.opt_scalar()?),
+            K_SUBTYPE => seen.set(2, &mut m.subtype, s.opt_string()?),
+            K_TEXT => seen.set(3, &mut m.text, s.opt_scalar()?),
+            K_THREAD_TS => seen.set(4, &mut m.thread_ts, s.opt_string()?),
+            K_USERNAME => seen.set(5, &mut m.username, s.opt_string()?),
+            K_BOT_PROFILE => {
                 let profile = s.nullable(|s| {
                     s.expect(b'{')?;
                     let mut p = RawBotProfile { name: None };
                     let mut seen = Seen(0);
                     s.object(|s, key| match key {
-                        b"name" => seen.set(0, &mut p.name, s.opt_string()?),
+                        K_NAME => seen.set(0, &mut p.name, s.opt_string()?),
                         _ => s.skip(2),
                     })?;
                     Some(p)
                 })?;
                 seen.set(6, &mut m.bot_profile, profile)
             }
-            b"edited" => {
+            K_EDITED => {
                 let edited = s.nullable(|s| {
                     s.expect(b'{')?;
                     let mut e = RawEdited { ts: None };
                     let mut seen = Seen(0);
                     s.object(|s, key| match key {
-                        b"ts" => seen.set(0, &mut e.ts, s.opt_string()?),
+                        K_TS => seen.set(0, &mut e.ts, s.opt_string()?),
                         _ => s.skip(2),
                     })?;
                     Some(e)
                 })?;
                 seen.set(7, &mut m.edited, edited)
             }
-            b"attachments" => {
+            K_ATTACHMENTS => {
                 let attachments = s.opt_objects(|s| {
                     let mut a = RawAttachment::default();
                     let mut seen = Seen(0);
                     s.object(|s, key| match key {
-                        b"fallback" => seen.set(0, &mut a.fallback, s.opt_string()?),
-                        b"title" => seen.set(1, &mut a.title, s.opt_string()?),
-                        b"text" => seen.set(2, &mut a.text, s.opt_string()?),
-                        b"title_link" => seen.set(3, &mut a.title_link, s.opt_string()?),
+                        K_FALLBACK => seen.set(0, &mut a.fallback, s.opt_string()?),
+                        K_TITLE => seen.set(1, &mut a.title, s.opt_string()?),
+                        K_TEXT => seen.set(2, &mut a.text, s.opt_string()?),
+                        K_TITLE_LINK => seen.set(3, &mut a.title_link, s.opt_string()?),
                         _ => s.skip(3),
                     })?;
                     Some(a)
                 })?;
                 seen.set(8, &mut m.attachments, attachments)
             }
-            b"files" => {
+            K_FILES => {
                 let files = s.opt_objects(|s| {
                     let mut f = RawFile::default();
                     let mut seen = Seen(0);
                     s.object(|s, key| match key {
-                        b"mode" => seen.set(0, &mut f.mode, s.opt_string()?),
-                        b"title" => seen.set(1, &mut f.title, s.opt_string()?),
-                        b"name" => seen.set(2, &mut f.name, s.opt_string()?),
-                        b"permalink" => seen.set(3, &mut f.permalink, s.opt_string()?),
-                        b"url_private" => seen.set(4, &mut f.url_private, s.opt_string()?),
+                        K_MODE => seen.set(0, &mut f.mode, s.opt_string()?),
+                        K_TITLE => seen.set(1, &mut f.title, s.opt_string()?),
+                        K_NAME => seen.set(2, &mut f.name, s.opt_string()?),
+                        K_PERMALINK => seen.set(3, &mut f.permalink, s.opt_string()?),
+                        K_URL_PRIVATE => seen.set(4, &mut f.url_private, s.opt_string()?),
                         _ => s.skip(3),
                     })?;
                     Some(f)
@@ -432,6 +450,41 @@ impl<'a> Scanner<'a> {
         Some(m)
     }
 }
+
+/// An object key of at most sixteen bytes as a number (its bytes little-endian, zero-padded): keys
+/// hold no control characters, so no two keys share one. Longer keys are [`LONG_KEY`].
+type Key = u128;
+
+/// Any key longer than sixteen bytes (no ASCII key has this value).
+const LONG_KEY: Key = u128::MAX;
+
+const fn key(bytes: &[u8]) -> Key {
+    let mut value = 0;
+    let mut i = 0;
+    while i < bytes.len() && i < 16 {
+        value |= (bytes[i] as u128) << (8 * i);
+        i += 1;
+    }
+    value
+}
+
+const K_ATTACHMENTS: Key = key(b"attachments");
+const K_BOT_PROFILE: Key = key(b"bot_profile");
+const K_EDITED: Key = key(b"edited");
+const K_FALLBACK: Key = key(b"fallback");
+const K_FILES: Key = key(b"files");
+const K_MODE: Key = key(b"mode");
+const K_NAME: Key = key(b"name");
+const K_PERMALINK: Key = key(b"permalink");
+const K_SUBTYPE: Key = key(b"subtype");
+const K_TEXT: Key = key(b"text");
+const K_THREAD_TS: Key = key(b"thread_ts");
+const K_TITLE: Key = key(b"title");
+const K_TITLE_LINK: Key = key(b"title_link");
+const K_TS: Key = key(b"ts");
+const K_URL_PRIVATE: Key = key(b"url_private");
+const K_USER: Key = key(b"user");
+const K_USERNAME: Key = key(b"username");
 
 /// The fields of one object already read: serde's derive refuses a field given twice (even when
 /// the first was `null`), so a duplicate is left to the serde path to word.
