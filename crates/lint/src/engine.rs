@@ -484,6 +484,9 @@ impl Linter {
             {
                 return;
             }
+            if name.starts_with("rel") && !is_one_clause(&text[group]) {
+                return;
+            }
         }
         if rule
             .matchers
@@ -857,6 +860,20 @@ impl LineIndex {
             column_utf16: units + 1,
         }
     }
+}
+
+/// Whether a relative clause after a subject ("who merged the PR") stays one clause: a second
+/// relative word or a conjunction inside it means the verb after it belongs to something else
+/// ("the engineer who deployed the service that failed to start").
+fn is_one_clause(clause: &str) -> bool {
+    const CLAUSE_BREAKS: [&str; 17] = [
+        "that", "which", "who", "whom", "whose", "when", "where", "while", "and", "but", "because",
+        "so", "then", "after", "before", "until", "if",
+    ];
+    clause
+        .split_whitespace()
+        .skip(2)
+        .all(|word| !CLAUSE_BREAKS.contains(&word.to_ascii_lowercase().as_str()))
 }
 
 /// A capital letter followed by lower-case letters only ("Priya", "Łukasz"): the shape of a name

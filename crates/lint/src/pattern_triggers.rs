@@ -12,9 +12,10 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "blame-person-omission",
         &[
-            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly", "\\bwithout", "\\bmis", "\\bfat", "\\bskipped", "\\bbypassed", "\\bcircumvented", "\\bdisregarded"],
+            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly", "\\bwithout", "\\bmis", "\\bfat", "\\bskipped", "\\bbypassed", "\\bcircumvented", "\\bdisregarded", "\\bhad not", "\\bhadn", "\\bhas not", "\\bhasn", "\\bhave not", "\\bhaven", "\\bhad never", "\\bhas never", "\\bhave never", "\\band never", "\\bbut never", "\\band then never", "\\bbut then never"],
             &["\\bwithout"],
-            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly", "\\bwithout", "\\bmis", "\\bfat", "\\bskipped", "\\bbypassed", "\\bcircumvented", "\\bdisregarded"],
+            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly", "\\bwithout", "\\bmis", "\\bfat", "\\bskipped", "\\bbypassed", "\\bcircumvented", "\\bdisregarded", "\\bhad not", "\\bhadn", "\\bhas not", "\\bhasn", "\\bhave not", "\\bhaven", "\\bhad never", "\\bhas never", "\\bhave never", "\\band never", "\\bbut never", "\\band then never", "\\bbut then never"],
+            &["\\bfailed to", "\\bneglect", "\\bforgot", "\\bignored", "\\boverlooked", "\\bmissed", "\\bdidn", "\\bdid not", "\\bnever checked", "\\bnever tested", "\\bnever noticed", "\\bnever bothered", "\\bnever followed", "\\bnever read", "\\bnever verified", "\\bmistaken", "\\baccidental", "\\binadvertent", "\\bunknowing", "\\bcareless", "\\bwrongly", "\\bincorrectly", "\\berroneous", "\\bblindly", "\\bwithout", "\\bmis", "\\bfat", "\\bskipped", "\\bbypassed", "\\bcircumvented", "\\bdisregarded", "\\bhad not", "\\bhadn", "\\bhas not", "\\bhasn", "\\bhave not", "\\bhaven", "\\bhad never", "\\bhas never", "\\bhave never", "\\band never", "\\bbut never", "\\band then never", "\\bbut then never"],
         ],
     ),
     (
@@ -28,11 +29,14 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
             &["\\bfault"],
             &["\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one"],
             &["\\bblunder", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration"],
-            &["\\bbroken", "\\bbroke", "\\bfault", "\\bpushed", "\\bwrong", "\\bincorrect"],
-            &["\\bpushed", "\\bwrong", "\\bexecuted", "\\binvoked"],
+            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect", "\\bresponsibility", "\\bmistyped", "\\bfat-finger", "\\bfat finger", "\\bbad", "\\bfaulty", "\\berroneous", "\\bbotched", "\\bwithout", "\\binstead of", "\\brather than", "\\bdropped", "\\bdeleted", "\\bwiped", "\\bcorrupted", "\\boverwrote", "\\bdisabled", "\\bcrashed", "\\blocked", "\\btook out", "\\btriggered", "\\bled to"],
+            &["\\bwithout"],
+            &["\\binstead of", "\\brather than"],
+            &["\\bbroken", "\\bbroke", "\\bfault", "\\bpushed", "\\bwrong", "\\bincorrect", "\\bbad", "\\bfaulty"],
+            &["\\bpushed", "\\bwrong", "\\bexecuted", "\\binvoked", "\\bdropped", "\\bdeleted"],
             &["\\bwrong", "\\bincorrect"],
-            &["\\bblunder", "\\bscrew", "\\bnegligence", "\\bbroken", "\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bresponsible", "\\bfault", "\\bbecause of", "\\bto blame", "\\bat fault", "\\bmade a", "\\bmade an", "\\bmade the", "\\bmade some", "\\bmade several", "\\bmade two", "\\bmade one", "\\bpushed", "\\bwrong", "\\bmade by", "\\bintroduced by", "\\bcommitted by", "\\bmistake", "\\berror", "\\btypo", "\\bslip", "\\boversight", "\\bmisconfiguration", "\\btriggered by", "\\bstarted by", "\\bexecuted", "\\binvoked", "\\bincorrect", "\\bresponsibility"],
-            &["\\bintroduced by", "\\btriggered by", "\\bstarted by"],
+            &["\\bcaused", "\\bbroke", "\\btook down", "\\bbrought down", "\\bknocked", "\\bdropped", "\\bdeleted", "\\bwiped", "\\bcorrupted", "\\boverwrote", "\\bdisabled", "\\bcrashed", "\\blocked", "\\btook out", "\\btriggered", "\\bled to"],
+            &["\\bintroduced by", "\\btriggered by", "\\bstarted by", "\\btriggered"],
             &["\\bresponsibility"],
         ],
     ),
@@ -79,12 +83,14 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
         "counterfactual-we-missed",
         &[
             &["\\bmissed", "\\boverlooked", "\\bignored", "\\bfailed to", "\\bneglect", "\\bforgot", "\\bdidn", "\\bdid not"],
+            &["\\bmissed", "\\boverlooked", "\\bignored"],
         ],
     ),
     (
         "counterfactual-not-caught",
         &[
             &["\\bcaught", "\\bnoticed", "\\bdetected", "\\bspotted"],
+            &["\\bshould", "\\bought"],
             &["\\bproperly", "\\badequately", "\\bsufficiently", "\\bthoroughly", "\\bfully", "\\bcorrectly"],
         ],
     ),
@@ -97,8 +103,9 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "judgmental-poor-decision",
         &[
-            &["\\bdecision", "\\bcall", "\\bchoice", "\\bjudgement", "\\bjudgment", "\\bbetter"],
+            &["\\bdecision", "\\bcall", "\\bchoice", "\\bjudgement", "\\bjudgment", "\\bbetter", "\\bunacceptable", "\\birresponsible", "\\binexcusable", "\\bindefensible", "\\bunjustifiable", "\\bunforgivable", "\\breckless", "\\bfoolish", "\\bneedless", "\\bcareless"],
             &["\\bbetter"],
+            &["\\bunacceptable", "\\birresponsible", "\\binexcusable", "\\bindefensible", "\\bunjustifiable", "\\bunforgivable", "\\breckless", "\\bfoolish", "\\bneedless", "\\bcareless"],
         ],
     ),
     (
@@ -157,8 +164,10 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
             &["\\bnothing", "\\bnot much", "\\bnot a lot", "\\blittle"],
             &["\\bonly"],
             &["\\bbig deal", "\\bhuge deal"],
-            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle", "\\bnegligible", "\\bminimal", "\\binsignificant", "\\bnon-existent", "\\bnonexistent", "\\bnonevent"],
-            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle", "\\bnegligible", "\\bminimal", "\\binsignificant", "\\bnon-existent", "\\bnonexistent", "\\bnonevent"],
+            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle", "\\bnegligible", "\\bminimal", "\\binsignificant", "\\bnon-existent", "\\bnonexistent", "\\bnonevent", "\\bnot worth", "\\bnothing more"],
+            &["\\bblip", "\\bglitch", "\\bhiccup", "\\bhiccough", "\\bharm", "\\bnothing", "\\bonly", "\\bbig deal", "\\bhuge deal", "\\bnon-event", "\\bminor", "\\bnot much", "\\bnot a lot", "\\blittle", "\\bnegligible", "\\bminimal", "\\binsignificant", "\\bnon-existent", "\\bnonexistent", "\\bnonevent", "\\bnot worth", "\\bnothing more"],
+            &["\\bnot worth"],
+            &["\\bnothing", "\\bnothing more"],
         ],
     ),
     (
@@ -170,8 +179,9 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
     (
         "root-cause-single",
         &[
-            &["root cause", "root-cause", "rootcause", " cause"],
-            &[" cause"],
+            &["root cause", "root-cause", "rootcause", " cause", " solely", " entirely", " exclusively", " purely", " wholly"],
+            &["root cause", "root-cause", "rootcause", " cause", " solely", " entirely", " exclusively", " purely", " wholly"],
+            &[" solely", " entirely", " exclusively", " purely", " wholly"],
         ],
     ),
     (
@@ -189,6 +199,9 @@ pub(crate) const PATTERN_TRIGGERS: &[(&str, &[&[&str]])] = &[
         &[
             &["\\bremind"],
             &["train"],
+            &["\\bremind"],
+            &["\\bmake sure"],
+            &["\\bstop forgetting", "\\bstop making", "\\bstop skipping", "\\bstop ignoring"],
         ],
     ),
     (

@@ -741,6 +741,7 @@ impl Macros {
         // A name may start with a non-ASCII letter ("Łukasz"), where an ASCII word boundary
         // never holds; a Unicode one before the subject costs little to compile (it is one
         // assertion, not a class).
+        expanded = expanded.replace(r"\b{PERSON}\s+", r"(?u:\b){PERSON}{POSTMODIFIER}\s+");
         expanded = expanded.replace(r"\b{PERSON}", r"(?u:\b){PERSON}");
         // Each subject macro gets its own capture name: a pattern may name several people.
         let mut counter = 0;
@@ -748,6 +749,17 @@ impl Macros {
             counter += 1;
             let group = format!("(?P<who{counter}>{})", self.person_body);
             expanded.replace_range(position..position + "{PERSON}".len(), &group);
+        }
+        // A subject may carry a relative clause or a team ("the developer who wrote the retry
+        // logic did not …", "an SRE on the storage team typed …"); captured as `rel…` so the
+        // engine can refuse a clause that runs into a new one ("… who deployed the service that
+        // failed to start").
+        while let Some(position) = expanded.find("{POSTMODIFIER}") {
+            counter += 1;
+            let group = format!(
+                r"(?P<rel{counter}>\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+){{0,5}}?|\s+(?:on|from|in|of|at)\s+(?:the|our|an?)\s+[\w-]+(?:\s+[\w-]+)?\s+(?:team|squad|group|rotation|shift|crew))?"
+            );
+            expanded.replace_range(position..position + "{POSTMODIFIER}".len(), &group);
         }
         while let Some(position) = expanded.find("{WE}") {
             counter += 1;
