@@ -8,6 +8,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as AtomicOrdering};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_automata::Input;
 use regex_automata::util::captures::Captures;
 use serde::{Deserialize, Serialize};
 
@@ -396,12 +397,28 @@ impl Linter {
             if !pattern.is_match(haystack) {
                 continue;
             }
-            for captures in pattern.captures_iter(haystack) {
+            // A match the context checks refuse (not a person, a veto) may overlap a good one
+            // that starts inside it ("My understanding is that Ahmed … did not act"): search
+            // again from the next character rather than after the refused match.
+            let mut captures = pattern.create_captures();
+            let mut from = 0;
+            while from <= haystack.len() {
+                pattern.search_captures(&Input::new(haystack).range(from..), &mut captures);
+                let Some(whole) = captures.get_match() else {
+                    break;
+                };
                 let found = Found {
                     captures: &captures,
                     base: range.start,
                 };
-                self.consider_match(block, people, rule_index, rule, found, out);
+                from = if self.consider_match(block, people, rule_index, rule, found, out) {
+                    whole.end().max(whole.start() + 1)
+                } else {
+                    whole.start() + 1
+                };
+                while from < haystack.len() && !haystack.is_char_boundary(from) {
+                    from += 1;
+                }
             }
         }
         if let Some(custom) = &self.custom {
@@ -459,10 +476,10 @@ impl Linter {
         rule: &Rule,
         found: Found<'_>,
         out: &mut Vec<Candidate>,
-    ) {
+    ) -> bool {
         let Found { captures, base } = found;
         let Some(whole) = captures.get_match() else {
-            return;
+            return false;
         };
         let text = block.text.as_str();
         let whole_range = whole.start() + base..whole.end() + base;
@@ -470,7 +487,7 @@ impl Linter {
             .get_group_by_name("m")
             .map_or(whole_range.clone(), |m| m.start + base..m.end + base);
         if span.is_empty() {
-            return;
+            return false;
         }
         // Who is the subject? Every `who…` group that took part must be a person.
         let names = captures.group_info().pattern_names(whole.pattern());
@@ -482,10 +499,13 @@ impl Linter {
             if name.starts_with("who")
                 && !self.is_person(&text[group.clone()], rule, &text[group.end..], people)
             {
-                return;
+                return false;
             }
-            if name.starts_with("rel") && !is_one_clause(&text[group]) {
-                return;
+            if name.starts_with("rel") && !is_one_clause(&text[group.clone()]) {
+                return false;
+            }
+            if name.starts_with("gap") && !is_plain_gap(&text[group]) {
+                return false;
             }
         }
         if rule
@@ -493,7 +513,7 @@ impl Linter {
             .not_before()
             .is_some_and(|veto| veto.is_match(&text[span.end..]))
         {
-            return;
+            return false;
         }
         let window_start = floor_char_boundary(text, span.start.saturating_sub(96));
         if rule
@@ -501,7 +521,7 @@ impl Linter {
             .not_after()
             .is_some_and(|veto| veto.is_match(&text[window_start..span.start]))
         {
-            return;
+            return false;
         }
         // "I should have known": the subject often sits just before the match.
         let word_before = text[..whole_range.start]
@@ -529,9 +549,11 @@ impl Linter {
             None,
             rule_index,
         );
-        if let Some(candidate) = candidate {
-            out.push(candidate);
-        }
+        let Some(candidate) = candidate else {
+            return false;
+        };
+        out.push(candidate);
+        true
     }
 
     #[allow(clippy::too_many_arguments)] // one constructor shared by rules and custom terms
@@ -870,10 +892,53 @@ fn is_one_clause(clause: &str) -> bool {
         "that", "which", "who", "whom", "whose", "when", "where", "while", "and", "but", "because",
         "so", "then", "after", "before", "until", "if",
     ];
+    // "the SRE on shift, who ran …": the closing ", who" introduces the clause the pattern
+    // goes on to read; only what comes before it must stay one clause.
+    let clause = match clause.trim_end().strip_suffix("who") {
+        Some(before) if before.trim_end().ends_with(',') => before.trim_end().trim_end_matches(','),
+        _ => clause,
+    };
     clause
         .split_whitespace()
         .skip(2)
         .all(|word| !CLAUSE_BREAKS.contains(&word.to_ascii_lowercase().as_str()))
+}
+
+/// Whether a person's verb and the words up to what made the action wrong ("ran the drain
+/// command with *the wrong* …", "applied a change *intended for a different* region") stay one
+/// action: a new clause, or a verb of finding out ("… and found the wrong certificate"), means
+/// the wrongness belongs to something the person discovered, not to what they did.
+fn is_plain_gap(gap: &str) -> bool {
+    const FINDING_OUT: [&str; 23] = [
+        "found",
+        "saw",
+        "noticed",
+        "discovered",
+        "realised",
+        "realized",
+        "identified",
+        "spotted",
+        "detected",
+        "flagged",
+        "replaced",
+        "fixed",
+        "corrected",
+        "reverted",
+        "removed",
+        "confirmed",
+        "caught",
+        "reported",
+        "investigated",
+        "explained",
+        "diagnosed",
+        "traced",
+        "undid",
+    ];
+    // The gap starts with the person's verb ("corrected the incorrect value" is a fix).
+    is_one_clause(&format!("x x {gap}"))
+        && gap
+            .split_whitespace()
+            .all(|word| !FINDING_OUT.contains(&word.to_ascii_lowercase().as_str()))
 }
 
 /// A capital letter followed by lower-case letters only ("Priya", "Łukasz"): the shape of a name

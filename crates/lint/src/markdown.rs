@@ -136,7 +136,33 @@ impl Marks {
         // quote (12" screen, a stray mark) quotes nothing rather than the rest of the block.
         let mut straight_open: Option<usize> = None;
         let mut curly_open: Option<usize> = None;
+        // Single quotes double as apostrophes ("don't", "engineers' laptops"), so one opens only
+        // before a letter after a space and closes only after a word before a non-letter, within
+        // a short span: a quoted term ('operator error') or a short quoted remark.
+        let mut single_open: Option<usize> = None;
         for (index, character) in text.char_indices() {
+            if matches!(character, '\'' | '‘' | '’') {
+                let before = text[..index].chars().next_back();
+                let after = text[index + character.len_utf8()..].chars().next();
+                let opens = character != '’'
+                    && before.is_none_or(|c| c.is_whitespace() || c == '(' || c == '[')
+                    && after.is_some_and(char::is_alphanumeric);
+                let closes = character != '‘'
+                    && before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '!' | '?'))
+                    && after.is_none_or(|c| !c.is_alphanumeric());
+                match single_open {
+                    Some(start) if closes && index - start <= MAX_SINGLE_QUOTED => {
+                        marks.quoted.push(start..index + character.len_utf8());
+                        single_open = None;
+                    }
+                    Some(start) if index - start > MAX_SINGLE_QUOTED => {
+                        single_open = opens.then_some(index);
+                    }
+                    None if opens => single_open = Some(index),
+                    _ => {}
+                }
+                continue;
+            }
             match character {
                 '"' => match straight_open.take() {
                     Some(start) => marks.quoted.push(start..index + 1),
@@ -165,6 +191,9 @@ impl Marks {
         marks
     }
 }
+
+/// The longest run, in bytes, that a pair of single quotes may enclose.
+const MAX_SINGLE_QUOTED: usize = 120;
 
 impl Segment {
     fn map(&self, offset: usize, is_end: bool) -> usize {

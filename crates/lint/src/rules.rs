@@ -714,7 +714,7 @@ impl Macros {
         let roles = alternation(&vocabulary.roles);
         let pronouns = alternation(&vocabulary.pronouns);
         let person_body = format!(
-            r"(?:(?:(?:the|a|an|our|my|your|their|his|her|one|another|that|this|each|every|some|two|both|several|all|any)\s+(?:[A-Za-z-]+\s+){{0,2}}?|(?:on[- ]?call\s+)?)(?:{roles})(?:s|es)?|(?:{pronouns})|(?-i:{NAME_START}{NAME_REST}+))"
+            r"(?:(?:(?:the|a|an|our|my|your|their|his|her|one|another|that|this|each|every|some|two|both|several|all|any)\s+(?:[A-Za-z'’-]+\s+){{0,2}}?|(?:on[- ]?call\s+)?)(?:{roles})(?:s|es)?|(?:{pronouns})|(?-i:{NAME_START}{NAME_REST}+))"
         );
         let participle = format!(
             // "double-checked", "re-run": a hyphenated prefix before the participle.
@@ -750,14 +750,15 @@ impl Macros {
             let group = format!("(?P<who{counter}>{})", self.person_body);
             expanded.replace_range(position..position + "{PERSON}".len(), &group);
         }
-        // A subject may carry a relative clause or a team ("the developer who wrote the retry
-        // logic did not …", "an SRE on the storage team typed …"); captured as `rel…` so the
+        // A subject may carry a relative clause, a participle or a team ("the developer who wrote
+        // the retry logic did not …", "the contractor doing the migration skipped …", "an SRE on
+        // the storage team typed …"); captured as `rel…` so the
         // engine can refuse a clause that runs into a new one ("… who deployed the service that
         // failed to start").
         while let Some(position) = expanded.find("{POSTMODIFIER}") {
             counter += 1;
             let group = format!(
-                r"(?P<rel{counter}>\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+){{0,5}}?|\s+(?:on|from|in|of|at)\s+(?:the|our|an?)\s+[\w-]+(?:\s+[\w-]+)?\s+(?:team|squad|group|rotation|shift|crew))?"
+                r"(?P<rel{counter}>\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+){{0,5}}?|\s*,\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+){{0,4}}?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s+(?:on|from|in|of|at)\s+(?:the|our|an?)\s+[\w-]+(?:\s+[\w-]+)?\s+(?:team|squad|group|rotation|shift|crew))?"
             );
             expanded.replace_range(position..position + "{POSTMODIFIER}".len(), &group);
         }

@@ -218,3 +218,28 @@ fn a_lower_case_or_mixed_case_word_is_not_taken_for_a_name() {
         vec!["blame-person-caused"]
     );
 }
+
+#[test]
+fn a_term_in_single_quotes_is_someone_elses_words_but_apostrophes_quote_nothing() {
+    let findings = lint("The 'operator error' log category is being renamed.");
+    assert!(findings.iter().all(|f| f.quoted), "{findings:?}");
+    // Possessive and contracted apostrophes do not open a quotation.
+    let findings =
+        lint("The engineers' laptops were fine, but the engineer forgot to drain the node.");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(!findings[0].quoted);
+    let findings = lint("We didn't page anyone; the on-call's mistake took down the API.");
+    assert!(findings.iter().any(|f| !f.quoted), "{findings:?}");
+}
+
+#[test]
+fn a_refused_match_does_not_hide_a_good_one_that_starts_inside_it() {
+    // "My …" looks like a name to the pattern and is refused; "Ahmed …" inside it is the subject.
+    assert_eq!(
+        rule_ids(
+            "My understanding is that Ahmed had been told about the disk warning on Friday \
+             but did not act on it before going off for the weekend."
+        ),
+        vec!["blame-person-omission"]
+    );
+}
