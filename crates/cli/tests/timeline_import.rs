@@ -284,14 +284,6 @@ fn bad_input_names_the_file_and_position_and_imports_nothing() {
                 vec![path(&samples, "irc/hexchat/quaystone/#dbops.log")],
                 "needs a time zone",
             ),
-            (
-                vec![
-                    "--from".into(),
-                    "irc-weird".into(),
-                    path(&samples, "irc/hexchat"),
-                ],
-                "--from: `irc-weird` is not a format",
-            ),
             (vec![path(&samples, "nope.json")], "nope.json"),
         ];
         for (extra, expected) in cases {
@@ -337,6 +329,69 @@ fn bad_input_names_the_file_and_position_and_imports_nothing() {
             String::from_utf8_lossy(&out.stdout).contains("skipped"),
             "the summary counts skipped records"
         );
+    }
+}
+
+#[test]
+fn arguments_that_cannot_be_read_are_usage_errors_with_exit_code_2() {
+    let Some(samples) = samples() else { return };
+    for db in databases() {
+        new_incident(&db);
+        let cases = [
+            (
+                vec!["--from", "irc-weird"],
+                "--from: `irc-weird` is not a format",
+            ),
+            (
+                vec!["--tz", "Mars/Base"],
+                "--tz: `Mars/Base` is not an IANA time zone name",
+            ),
+            (
+                vec!["--date", "2024-02-30"],
+                "--date: `2024-02-30` is not a date",
+            ),
+        ];
+        let logs = path(&samples, "irc/hexchat");
+        for (extra, expected) in cases {
+            let mut args = vec!["timeline", "import", "--incident", "INC-2024-0001"];
+            args.extend(extra);
+            args.push(&logs);
+            let err = db.fails(2, &args);
+            assert!(
+                err.contains(expected),
+                "[{}] expected `{expected}` in {err}",
+                db.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dry_run_counts_an_event_seen_twice_in_the_inputs_once_as_the_import_would() {
+    let Some(samples) = samples() else { return };
+    for db in databases() {
+        new_incident(&db);
+        let grafana = path(&samples, "grafana");
+        let args = [
+            "timeline",
+            "import",
+            "--incident",
+            "INC-2024-0001",
+            "--all-time",
+            "--dry-run",
+            &grafana,
+            &grafana,
+        ];
+        let dry = db.ok(&args);
+        assert!(dry.contains("would import 4 new event(s)"), "{dry}");
+        assert!(dry.contains("4 already present"), "{dry}");
+        let real = db.ok(&args[..5]
+            .iter()
+            .chain(&args[6..])
+            .copied()
+            .collect::<Vec<_>>());
+        assert!(real.contains("imported 4 new event(s)"), "{real}");
+        assert!(real.contains("4 already present"), "{real}");
     }
 }
 

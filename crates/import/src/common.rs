@@ -70,9 +70,10 @@ pub(crate) fn resolve_local_time(
     match ambiguous.offset() {
         AmbiguousOffset::Unambiguous { offset } => offset
             .to_timestamp(local)
-            .map_err(|e| format!("`{local}` is out of range: {e}")),
+            .map_err(|e| format!("a local time in the representable range ({e})")),
         AmbiguousOffset::Gap { .. } => Err(format!(
-            "a local time that exists in {zone_name}, found `{local}` which falls in a DST gap"
+            "a local time that exists in {zone_name}, not one in a DST gap (skipped when the \
+             clocks went forward)"
         )),
         AmbiguousOffset::Fold { before, after } => {
             let earlier = before.to_timestamp(local).map_err(|e| e.to_string())?;
@@ -81,8 +82,9 @@ pub(crate) fn resolve_local_time(
                 Some(previous) if earlier >= previous => Ok(earlier),
                 Some(previous) if later >= previous => Ok(later),
                 _ => Err(format!(
-                    "an unambiguous local time, found `{local}` which happened twice in \
-                     {zone_name} (DST fall-back) with no earlier line to tell which"
+                    "a local time that happened only once in {zone_name}, not one the DST \
+                     fall-back repeated (it was both {earlier} and {later}) with nothing earlier \
+                     to tell which"
                 )),
             }
         }

@@ -2,9 +2,13 @@
 //! transcripts.
 //!
 //! Logs are read line by line (flat memory). Most clients log local wall-clock time without a
-//! zone, so a `tz` option is required and times are resolved DST-correct: a time inside a DST gap
-//! is an error, a fall-back time takes the candidate after the previous line. Dates come from the
-//! log (`--- Day changed`, `BEGIN LOGGING`), the ZNC file name, or the `date` option.
+//! zone, so a `tz` option (`--tz`) is required and times are resolved DST-correct: a time inside
+//! a DST gap is an error; a fall-back time takes the candidate after the previous line, so a time
+//! of day that goes back by no more than the fall-back (`01:59`, then `01:00`) is the repeated
+//! hour; a log whose first line is in the repeated hour is refused (nothing says which pass it
+//! is). Any other time going backwards is refused (irssi, ZNC) or means midnight passed (plain).
+//! Dates come from the log (`--- Day changed`, `BEGIN LOGGING`), the ZNC file name, or the
+//! `date` option (`--date`); HexChat's year moves on when the month goes backwards (Dec → Jan).
 //!
 //! The same channel line appears in every participant's log, so `source_ref` is derived from the
 //! content, not the file: `irc:<channel>:<UTC minute>:<kind>:<nick>:<text hash>` (plus `#n` for the
@@ -19,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};
-use jiff::tz::TimeZone;
+use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
 use secondstory_domain::time::RecordedTime;
 use secondstory_domain::timeline::{EventKind, TimelineEvent};
 
@@ -95,14 +99,14 @@ pub(crate) fn import_irc_logs(
         .ok_or_else(|| ImportError::MissingOption {
             file: shown.clone(),
             format: format.name(),
-            option: "a time zone (tz)",
+            option: "a time zone (--tz, e.g. --tz Europe/Berlin)",
             why: "IRC logs record local wall-clock time without a zone".to_owned(),
         })?;
     if format == Format::IrcPlain && options.date.is_none() {
         return Err(ImportError::MissingOption {
             file: shown,
             format: format.name(),
-            option: "a start date (date)",
+            option: "a start date (--date, e.g. --date 2024-03-30)",
             why: "pasted transcripts carry times of day only".to_owned(),
         });
     }
@@ -171,7 +175,7 @@ struct IrcFileEvents {
     /// Occurrences of identical lines within the current UTC minute, for `#n` suffixes.
     minute_counts: BTreeMap<String, u32>,
     current_minute: i64,
-    hexchat_year: Option<i16>,
+    hexchat: HexchatYear,
     pending_error: Option<ImportError>,
 }
 
@@ -195,7 +199,7 @@ impl IrcFileEvents {
                     pending_error = Some(ImportError::invalid(
                         &file,
                         Position::File,
-                        "a ZNC log file named after its date (YYYY-MM-DD.log) or a date option",
+                        "a ZNC log file named after its date (YYYY-MM-DD.log), or --date",
                         describe_found(
                             &path
                                 .file_name()
@@ -223,7 +227,10 @@ impl IrcFileEvents {
             previous_instant: None,
             minute_counts: BTreeMap::new(),
             current_minute: i64::MIN,
-            hexchat_year: options.date.map(|d| d.year()),
+            hexchat: HexchatYear {
+                year: options.date.map(|d| d.year()),
+                month: options.date.map(|d| d.month()),
+            },
             pending_error: if skip { None } else { pending_error },
         }
     }
@@ -276,7 +283,7 @@ impl IrcFileEvents {
             Format::IrcIrssi => parse_irssi(line),
             Format::IrcWeechat => parse_weechat(line),
             Format::IrcZnc => parse_znc(line),
-            Format::IrcHexchat => parse_hexchat(line, &mut self.hexchat_year),
+            Format::IrcHexchat => parse_hexchat(line, &mut self.hexchat),
             _ => parse_plain(line),
         };
         parsed.map_err(|expected| self.error(expected, describe_found(line)))
@@ -292,7 +299,7 @@ impl IrcFileEvents {
                     Some(date) if !self.date_lost => date,
                     _ => {
                         return Err(self.error(
-                            "a date for this line (a readable `--- Day changed`/`Log opened` line or a date option)",
+                            "a date for this line (a readable `--- Day changed`/`Log opened` line, or --date)",
                             "none",
                         ));
                     }
@@ -301,6 +308,12 @@ impl IrcFileEvents {
                 if let Some(previous) = self.previous_local
                     && local < previous
                 {
+                    if let Some(instant) = self.repeated_hour(local) {
+                        // The clocks went back (DST fall-back): the second pass through the hour.
+                        self.previous_local = Some(local);
+                        self.previous_instant = Some(instant);
+                        return Ok((instant, has_seconds));
+                    }
                     if self.format == Format::IrcPlain {
                         // Transcripts have no day lines: a clock going back means midnight passed.
                         let next = date
@@ -311,23 +324,123 @@ impl IrcFileEvents {
                     } else {
                         // Report the jump once: the lines after it are checked against it.
                         self.previous_local = Some(local);
-                        return Err(self.error(
-                            format!(
-                                "a time at or after {} (or a day-change line before it)",
-                                previous.time()
-                            ),
-                            format!("{time}, earlier than the previous line"),
-                        ));
+                        return Err(self.backwards_error(previous.time(), time));
                     }
                 }
                 (local, has_seconds)
             }
         };
         self.previous_local = Some(local);
-        let instant = resolve_local_time(local, &self.zone, self.previous_instant)
-            .map_err(|expected| self.error(expected, format!("`{local}`")))?;
+        let instant = self.to_instant(local)?;
         self.previous_instant = Some(instant);
         Ok((instant, has_seconds))
+    }
+
+    /// The instant of `local`, a time of day earlier than the previous line's, when a DST
+    /// fall-back explains it: the zone repeats `local` and its second (later-offset) instant is
+    /// not before the previous line. That holds exactly when the clock went back by no more than
+    /// the transition's size from a line before the transition.
+    fn repeated_hour(&self, local: DateTime) -> Option<Timestamp> {
+        let previous = self.previous_instant?;
+        match self.zone.to_ambiguous_timestamp(local).offset() {
+            AmbiguousOffset::Fold { after, .. } => after
+                .to_timestamp(local)
+                .ok()
+                .filter(|later| *later >= previous),
+            _ => None,
+        }
+    }
+
+    /// A time of day going backwards that no DST fall-back explains.
+    fn backwards_error(&self, previous: Time, found: Time) -> ImportError {
+        let clock = if self.format == Format::IrcIrssi {
+            "%H:%M"
+        } else {
+            "%H:%M:%S"
+        };
+        let (previous, found) = (previous.strftime(clock), found.strftime(clock));
+        let expected = match self.format {
+            Format::IrcIrssi => {
+                format!("a time at or after {previous} (or a `--- Day changed` line before it)")
+            }
+            Format::IrcZnc => {
+                format!("a time at or after {previous} (a ZNC file holds one day, in order)")
+            }
+            _ => format!("a time at or after {previous}"),
+        };
+        self.error(
+            expected,
+            format!(
+                "{found}: the time goes backwards and no DST fall-back in {} explains it \
+                 (lines out of order, or a missing day change)",
+                zone_name(&self.zone)
+            ),
+        )
+    }
+
+    /// `local` in the zone: a DST gap is an error, a fall-back fold takes the candidate after the
+    /// previous line, and a fold with no previous line is refused with both candidates.
+    fn to_instant(&self, local: DateTime) -> Result<Timestamp, ImportError> {
+        if let AmbiguousOffset::Fold { before, after } =
+            self.zone.to_ambiguous_timestamp(local).offset()
+        {
+            match self.previous_instant {
+                None => return Err(self.ambiguous_start_error(local, before, after)),
+                Some(previous)
+                    if after
+                        .to_timestamp(local)
+                        .is_ok_and(|later| later < previous) =>
+                {
+                    return Err(self.error(
+                        "a time at or after the previous line's",
+                        format!(
+                            "`{local}`, before the previous line ({}) even as the repeated hour \
+                             after the DST fall-back in {}",
+                            self.zone.to_datetime(previous),
+                            zone_name(&self.zone)
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        resolve_local_time(local, &self.zone, self.previous_instant)
+            .map_err(|expected| self.error(expected, format!("`{local}`")))
+    }
+
+    /// The first dated line falls in a DST fall-back's repeated hour: nothing earlier says which
+    /// pass it is, so the error names both instants and how to choose.
+    fn ambiguous_start_error(&self, local: DateTime, before: Offset, after: Offset) -> ImportError {
+        let zone = zone_name(&self.zone);
+        let candidate = |offset: Offset| match offset.to_timestamp(local) {
+            Ok(instant) => format!(
+                "{instant} ({offset}, {})",
+                self.zone.to_offset_info(instant).abbreviation()
+            ),
+            Err(_) => format!("offset {offset}"),
+        };
+        let remedy = match (fixed_offset_zone(before), fixed_offset_zone(after)) {
+            (Some(first), Some(second)) => format!(
+                "To choose, import this file on its own with a fixed-offset zone instead of \
+                 {zone}: `--tz {first}` reads it as {before}, `--tz {second}` as {after} (the \
+                 sign in Etc/GMT names is inverted); if the log spans the change, split it there \
+                 and import each part with its own offset"
+            ),
+            _ => format!(
+                "No fixed-offset zone name matches {before} and {after}: convert the log's times \
+                 to UTC or to one offset before importing"
+            ),
+        };
+        self.error(
+            format!("a local time that happened only once in {zone}"),
+            format!(
+                "`{local}`, which happened twice there because the clocks went back (DST \
+                 fall-back): first at {}, then at {}, and no earlier line in this log tells \
+                 which. {remedy}",
+                candidate(before),
+                candidate(after)
+            ),
+        )
     }
 
     fn line_to_event(&mut self, line: ChannelLine) -> Result<TimelineEvent, ImportError> {
@@ -424,6 +537,26 @@ impl Iterator for IrcFileEvents {
             }
         }
     }
+}
+
+/// The zone's IANA name for messages.
+fn zone_name(zone: &TimeZone) -> &str {
+    zone.iana_name().unwrap_or("the given time zone")
+}
+
+/// The IANA name of the zone fixed at `offset` (`Etc/GMT+8` is -08:00: POSIX signs), if any.
+fn fixed_offset_zone(offset: Offset) -> Option<String> {
+    let seconds = offset.seconds();
+    if seconds % 3600 != 0 {
+        return None;
+    }
+    let hours = -seconds / 3600;
+    let name = if hours == 0 {
+        "Etc/GMT".to_owned()
+    } else {
+        format!("Etc/GMT{hours:+}")
+    };
+    TimeZone::get(&name).ok().map(|_| name)
 }
 
 fn is_date_line(line: &str) -> bool {
@@ -693,12 +826,27 @@ fn split_znc_reason(text: &str) -> Option<(String, String)> {
 const HEXCHAT_EXPECTED: &str =
     "a HexChat log line (`Mon DD HH:MM:SS <nick><TAB>text` or `Mon DD HH:MM:SS *<TAB>…`)";
 
-/// HexChat lines carry month and day but no year; the year comes from `BEGIN LOGGING AT`.
-fn parse_hexchat(line: &str, year: &mut Option<i16>) -> Result<Parsed, &'static str> {
+/// The year HexChat lines are in. They carry month and day only: the year comes from
+/// `BEGIN LOGGING AT` (or the date option) and moves on when the month goes backwards within a
+/// logging session (`Dec 31` → `Jan 01`), the way a transcript's date moves on at midnight.
+#[derive(Debug, Clone, Copy, Default)]
+struct HexchatYear {
+    year: Option<i16>,
+    /// Month of the previous dated line (or of `BEGIN LOGGING AT`).
+    month: Option<i8>,
+}
+
+/// A leap year, so `Feb 29` can be read before the real year is known.
+const ANY_LEAP_YEAR: i16 = 2000;
+
+fn parse_hexchat(line: &str, clock: &mut HexchatYear) -> Result<Parsed, &'static str> {
     if let Some(rest) = line.strip_prefix("**** BEGIN LOGGING AT ") {
         let opened = DateTime::strptime("%a %b %d %H:%M:%S %Y", rest.trim())
             .map_err(|_| "a `**** BEGIN LOGGING AT Www Mmm DD HH:MM:SS YYYY` line")?;
-        *year = Some(opened.year());
+        *clock = HexchatYear {
+            year: Some(opened.year()),
+            month: Some(opened.month()),
+        };
         return Ok(Parsed::Date(opened.date()));
     }
     if line.starts_with("**** ") {
@@ -709,11 +857,22 @@ fn parse_hexchat(line: &str, year: &mut Option<i16>) -> Result<Parsed, &'static 
     }
     let (stamp_text, rest) = line.split_at(15);
     let rest = rest.strip_prefix(' ').ok_or(HEXCHAT_EXPECTED)?;
-    let year = year.ok_or(
-        "a `BEGIN LOGGING AT` line (or a date option) before the first line, for the year",
-    )?;
+    let mut year = clock
+        .year
+        .ok_or("a `BEGIN LOGGING AT` line (or --date) before the first line, for the year")?;
+    const REAL_STAMP: &str = "a HexChat line starting with a real `Mon DD HH:MM:SS` time";
+    let month = DateTime::strptime("%Y %b %d %H:%M:%S", format!("{ANY_LEAP_YEAR} {stamp_text}"))
+        .map_err(|_| REAL_STAMP)?
+        .month();
+    if clock.month.is_some_and(|previous| month < previous) {
+        year = year.checked_add(1).ok_or(REAL_STAMP)?;
+    }
+    *clock = HexchatYear {
+        year: Some(year),
+        month: Some(month),
+    };
     let local = DateTime::strptime("%Y %b %d %H:%M:%S", format!("{year} {stamp_text}"))
-        .map_err(|_| "a HexChat line starting with a real `Mon DD HH:MM:SS` time")?;
+        .map_err(|_| REAL_STAMP)?;
     let stamp = Stamp::DateTime(local);
     if let Some(notice) = rest.strip_prefix("*\t") {
         if let Some((kind, nick, text)) = parse_presence(notice, '(', ')') {
@@ -1102,6 +1261,307 @@ mod tests {
                 .to_string()
                 .contains("happened twice")
         );
+    }
+
+    fn errors(events: &[Result<TimelineEvent, ImportError>]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| e.as_ref().err())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn hexchat_moves_to_the_next_year_when_the_month_goes_back_from_december_to_january() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = "**** BEGIN LOGGING AT Tue Dec 31 23:35:00 2024\r\n\
+                   Dec 31 23:59:59 <aki>\tlast of 2024\r\n\
+                   Jan 01 00:00:00 <sam>\tfirst of 2025\r\n\
+                   Jan 01 00:10:00 *\tsam is now known as sam|away\r\n";
+        let events = read(
+            &write(dir.path(), "#ledger.log", log.as_bytes()),
+            Format::IrcHexchat,
+            &options("Asia/Tokyo"),
+        );
+        assert_eq!(
+            instants(&events),
+            [
+                "2024-12-31T14:59:59Z",
+                "2024-12-31T15:00:00Z",
+                "2024-12-31T15:10:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn hexchat_rolls_the_year_from_the_begin_logging_month_and_restarts_with_each_session() {
+        let dir = tempfile::tempdir().unwrap();
+        // The first line is already in January; a later session names its own year again.
+        let log = "**** BEGIN LOGGING AT Tue Dec 31 23:59:00 2024\r\n\
+                   Jan 01 00:00:05 <sam>\tfirst line is in the new year\r\n\
+                   **** ENDING LOGGING AT Wed Jan 1 00:01:00 2025\r\n\
+                   **** BEGIN LOGGING AT Sat Mar 01 10:00:00 2025\r\n\
+                   Mar 01 10:00:01 <sam>\tback in March\r\n";
+        let events = read(
+            &write(dir.path(), "#ledger.log", log.as_bytes()),
+            Format::IrcHexchat,
+            &options("UTC"),
+        );
+        assert_eq!(
+            instants(&events),
+            ["2025-01-01T00:00:05Z", "2025-03-01T10:00:01Z"]
+        );
+    }
+
+    #[test]
+    fn hexchat_without_begin_logging_takes_the_year_from_the_date_option_and_rolls_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = "Dec 31 23:59:59 <aki>\tlast of 2024\nJan 01 00:00:00 <sam>\tfirst of 2025\n";
+        let with_date = ImportOptions {
+            date: Some("2024-12-31".parse().unwrap()),
+            ..options("UTC")
+        };
+        let events = read(
+            &write(dir.path(), "#ledger.log", log.as_bytes()),
+            Format::IrcHexchat,
+            &with_date,
+        );
+        assert_eq!(
+            instants(&events),
+            ["2024-12-31T23:59:59Z", "2025-01-01T00:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn irssi_reads_a_time_going_back_within_the_dst_fall_back_as_the_repeated_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = "--- Log opened Sun Nov 03 00:49:00 2024\n00:50 < lee> PDT\n01:30 < lee> first 01:30\n\
+                   01:59 < lee> just before\n01:00 < lee> after fall-back\n01:30 < lee> second 01:30\n\
+                   02:05 < lee> PST\n";
+        let events = read(
+            &write(dir.path(), "#ledger.log", log.as_bytes()),
+            Format::IrcIrssi,
+            &options("America/Los_Angeles"),
+        );
+        assert_eq!(errors(&events), Vec::<String>::new());
+        assert_eq!(
+            instants(&events),
+            [
+                "2024-11-03T07:50:00Z",
+                "2024-11-03T08:30:00Z",
+                "2024-11-03T08:59:00Z",
+                "2024-11-03T09:00:00Z",
+                "2024-11-03T09:30:00Z",
+                "2024-11-03T10:05:00Z"
+            ]
+        );
+        let offsets: Vec<i32> = events
+            .iter()
+            .map(|e| e.as_ref().unwrap().at.offset_seconds())
+            .collect();
+        assert_eq!(offsets, [-25200, -25200, -25200, -28800, -28800, -28800]);
+    }
+
+    #[test]
+    fn znc_and_plain_transcripts_also_read_the_repeated_hour_after_a_fall_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let znc = b"[00:50:00] <lee> PDT\n[01:59:30] <lee> before\n[01:00:30] <lee> after fall-back\n[02:05:00] <lee> later\n";
+        let events = read(
+            &write(dir.path(), "znc/#ledger/2024-11-03.log", znc),
+            Format::IrcZnc,
+            &options("America/Los_Angeles"),
+        );
+        assert_eq!(
+            instants(&events),
+            [
+                "2024-11-03T07:50:00Z",
+                "2024-11-03T08:59:30Z",
+                "2024-11-03T09:00:30Z",
+                "2024-11-03T10:05:00Z"
+            ]
+        );
+        // Without the fall-back a plain transcript going back means midnight passed; with it,
+        // one minute later in the repeated hour is what happened, not 23 hours later.
+        let plain =
+            b"[00:50] <lee> before\n[01:59] <lee> just before\n[01:00] <lee> repeated hour\n";
+        let with_date = ImportOptions {
+            date: Some("2024-11-03".parse().unwrap()),
+            ..options("America/Los_Angeles")
+        };
+        assert_eq!(
+            instants(&read(
+                &write(dir.path(), "pasted.txt", plain),
+                Format::IrcPlain,
+                &with_date
+            )),
+            [
+                "2024-11-03T07:50:00Z",
+                "2024-11-03T08:59:00Z",
+                "2024-11-03T09:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_time_going_back_that_no_fall_back_explains_is_refused_saying_so() {
+        let dir = tempfile::tempdir().unwrap();
+        // Back further than the one-hour fall-back; back after the repeated hour has passed;
+        // back on a day without any DST change.
+        let log = "--- Log opened Sun Nov 03 00:49:00 2024\n00:50 < lee> PDT\n01:59 < lee> before\n\
+                   00:30 < lee> too far back\n--- Day changed Sun Nov 03 2024\n02:05 < lee> PST\n\
+                   01:30 < lee> repeated hour is over\n--- Day changed Mon Nov 04 2024\n12:00 < lee> noon\n\
+                   11:00 < lee> out of order\n";
+        let events = read(
+            &write(dir.path(), "#ledger.log", log.as_bytes()),
+            Format::IrcIrssi,
+            &options("America/Los_Angeles"),
+        );
+        let errors = errors(&events);
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        let shown = dir.path().join("#ledger.log").display().to_string();
+        assert_eq!(
+            errors[0],
+            format!(
+                "{shown}:4: expected a time at or after 01:59 (or a `--- Day changed` line before \
+                 it), found 00:30: the time goes backwards and no DST fall-back in \
+                 America/Los_Angeles explains it (lines out of order, or a missing day change)"
+            )
+        );
+        assert!(
+            errors[1].starts_with(&format!(
+                "{shown}:7: expected a time at or after 02:05 (or a `--- Day changed` line before \
+                 it), found 01:30: the time goes backwards and no DST fall-back"
+            )),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[2].contains(":10: expected a time at or after 12:00"),
+            "{}",
+            errors[2]
+        );
+        assert!(errors[2].contains("no DST fall-back"), "{}", errors[2]);
+    }
+
+    #[test]
+    fn a_dated_line_before_the_previous_one_even_as_the_repeated_hour_is_refused_saying_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = "2024-11-03 00:50:00\tlee\tPDT\n2024-11-03 02:05:00\tlee\tPST\n\
+                   2024-11-03 01:30:00\tlee\tout of order\n";
+        let events = read(
+            &write(dir.path(), "irc.n.#ledger.weechatlog", log.as_bytes()),
+            Format::IrcWeechat,
+            &options("America/Los_Angeles"),
+        );
+        let errors = errors(&events);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].ends_with(
+                ":3: expected a time at or after the previous line's, found \
+                 `2024-11-03T01:30:00`, before the previous line (2024-11-03T02:05:00) even as \
+                 the repeated hour after the DST fall-back in America/Los_Angeles"
+            ),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn a_first_line_in_the_repeated_hour_is_refused_naming_both_instants_and_how_to_choose() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = "--- Log opened Sun Nov 03 01:20:00 2024\n01:30 < lee> which 01:30?\n";
+        let path = write(dir.path(), "#ledger.log", log.as_bytes());
+        let events = read(&path, Format::IrcIrssi, &options("America/Los_Angeles"));
+        let first_errors = errors(&events);
+        assert_eq!(
+            first_errors,
+            [format!(
+                "{}:2: expected a local time that happened only once in America/Los_Angeles, \
+                 found `2024-11-03T01:30:00`, which happened twice there because the clocks went \
+                 back (DST fall-back): first at 2024-11-03T08:30:00Z (-07, PDT), then at \
+                 2024-11-03T09:30:00Z (-08, PST), and no earlier line in this log tells which. \
+                 To choose, import this file on its own with a fixed-offset zone instead of \
+                 America/Los_Angeles: `--tz Etc/GMT+7` reads it as -07, `--tz Etc/GMT+8` as -08 \
+                 (the sign in Etc/GMT names is inverted); if the log spans the change, split it \
+                 there and import each part with its own offset",
+                path.display()
+            )]
+        );
+        // The remedy works: the fixed-offset zone picks the second pass.
+        assert_eq!(
+            instants(&read(&path, Format::IrcIrssi, &options("Etc/GMT+8"))),
+            ["2024-11-03T09:30:00Z"]
+        );
+        // WeeChat lines carry the date but are just as ambiguous at the start.
+        let weechat = write(
+            dir.path(),
+            "irc.n.#ledger.weechatlog",
+            b"2024-11-03 01:30:00\tlee\twhich 01:30?\n",
+        );
+        let weechat_errors = errors(&read(
+            &weechat,
+            Format::IrcWeechat,
+            &options("America/Los_Angeles"),
+        ));
+        assert!(
+            weechat_errors[0].contains(":1: expected a local time that happened only once"),
+            "{}",
+            weechat_errors[0]
+        );
+        assert!(
+            weechat_errors[0].contains("2024-11-03T09:30:00Z (-08, PST)"),
+            "{}",
+            weechat_errors[0]
+        );
+    }
+
+    #[test]
+    fn missing_zone_and_date_errors_name_the_command_line_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "pasted.txt", b"[12:00] <a> b\n");
+        let no_zone = import_irc_logs(&path, Format::IrcPlain, &ImportOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(no_zone.contains("needs a time zone (--tz"), "{no_zone}");
+        let no_date = import_irc_logs(&path, Format::IrcPlain, &options("UTC"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(no_date.contains("needs a start date (--date"), "{no_date}");
+        let znc = write(dir.path(), "#x/undated.log", b"[12:00:00] <a> b\n");
+        let undated = errors(&read(&znc, Format::IrcZnc, &options("UTC")));
+        assert!(undated[0].contains("or --date"), "{}", undated[0]);
+    }
+
+    #[test]
+    fn dst_errors_show_the_found_time_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = "--- Log opened Sun Mar 31 00:00:00 2024\n02:30 < a> in the gap\n";
+        let gap = errors(&read(
+            &write(dir.path(), "#gap.log", log.as_bytes()),
+            Format::IrcIrssi,
+            &options("Europe/Berlin"),
+        ));
+        assert!(
+            gap[0].ends_with(
+                ":2: expected a local time that exists in Europe/Berlin, not one in a DST gap \
+                 (skipped when the clocks went forward), found `2024-03-31T02:30:00`"
+            ),
+            "{}",
+            gap[0]
+        );
+        assert_eq!(gap[0].matches("found").count(), 1, "{}", gap[0]);
+        let fold = errors(&read(
+            &write(
+                dir.path(),
+                "irc.q.#fold.weechatlog",
+                b"2024-10-27 02:30:00\ta\tambiguous\n",
+            ),
+            Format::IrcWeechat,
+            &options("Europe/Berlin"),
+        ));
+        assert_eq!(fold[0].matches("found").count(), 1, "{}", fold[0]);
     }
 
     #[test]

@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use secondstory_store::StoreError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{AnyPool, Executor, SqlitePool};
 
 pub use migrate::MIGRATIONS_TABLE;
 
@@ -88,12 +89,30 @@ impl Backend {
     }
 }
 
-/// A store over one database. Cheap to clone; holds a connection pool and no other state.
+/// A store over one database. Cheap to clone; holds connection pools and no other state.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite files only: the same database through sqlx's SQLite driver itself, for imports of
+    /// many events. The `Any` driver copies every text argument once more on its way to SQLite,
+    /// which was a large part of what a bulk import spent outside SQLite. Connects on first use.
+    bulk: Option<SqlitePool>,
 }
+
+/// Set on every SQLite connection, of either pool.
+const SQLITE_PRAGMAS: [&str; 6] = [
+    // WAL lets readers proceed during a write; NORMAL sync is durable with WAL.
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+    // A large import is one transaction whose pages are written once (rows are appended; no index
+    // in time order since migration 4), so a larger cache did not make it faster; 16 MiB per
+    // connection keeps peak memory of an import under 200 MB with the parsers' read-ahead.
+    "PRAGMA cache_size = -16384",
+    "PRAGMA temp_store = MEMORY",
+];
 
 impl SqlStore {
     /// Connect (creating a SQLite file if needed) and bring the schema up to date.
@@ -120,17 +139,9 @@ impl SqlStore {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets readers proceed during a write; NORMAL sync is durable with WAL.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        // A large import is one transaction whose pages are written once (rows
-                        // are appended; no index in time order since migration 4), so a larger
-                        // cache did not make it faster; 16 MiB per connection keeps peak memory
-                        // of an import under 200 MB with the parsers' read-ahead.
-                        conn.execute("PRAGMA cache_size = -16384").await?;
-                        conn.execute("PRAGMA temp_store = MEMORY").await?;
+                        for pragma in SQLITE_PRAGMAS {
+                            conn.execute(pragma).await?;
+                        }
                     }
                     Ok(())
                 })
@@ -141,7 +152,18 @@ impl SqlStore {
                 context: format!("connecting to `{}`", redact(&url)),
                 message: e.to_string(),
             })?;
-        let store = SqlStore { pool, backend };
+        let bulk = match backend {
+            // An in-memory database is private to its connection: the other pool would not see it.
+            Backend::Sqlite if !url.contains(":memory:") && !url.contains("mode=memory") => {
+                Some(bulk_pool(&url)?)
+            }
+            _ => None,
+        };
+        let store = SqlStore {
+            pool,
+            backend,
+            bulk,
+        };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -160,6 +182,9 @@ impl SqlStore {
     }
 
     pub async fn close(&self) {
+        if let Some(bulk) = &self.bulk {
+            bulk.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -169,6 +194,27 @@ impl SqlStore {
             .await
             .map_err(db("starting a transaction"))
     }
+}
+
+/// The SQLite driver's own pool over the same file (see [`SqlStore::bulk`]), with the same
+/// settings; it connects when first used.
+fn bulk_pool(url: &str) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Backend {
+        context: format!("reading the database URL `{}`", redact(url)),
+        message: e.to_string(),
+    })?;
+    Ok(SqlitePoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                for pragma in SQLITE_PRAGMAS {
+                    conn.execute(pragma).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options))
 }
 
 /// Maps a database error to a store error that says what was being done.

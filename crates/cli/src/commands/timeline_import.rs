@@ -96,7 +96,7 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<(), CliError> {
     let window = window(app, &args, &incident)?;
     let explicit = match &args.format {
         Some(name) => Some(Format::from_name(name).ok_or_else(|| {
-            CliError::invalid(format!(
+            CliError::Usage(format!(
                 "--from: `{name}` is not a format (expected one of: {})",
                 Format::ALL.map(Format::name).join(", ")
             ))
@@ -119,7 +119,9 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<(), CliError> {
     }
     let mut feed = Feed::new(streams, window, std::io::stderr().is_terminal())?;
     if args.dry_run {
-        let existing: BTreeSet<String> = app
+        // References already stored, then those this import adds: an event seen twice in the
+        // inputs (an alert re-sent, an overlapping export) counts once, as the import would.
+        let mut known: BTreeSet<String> = app
             .store
             .events(&id)
             .await?
@@ -130,14 +132,13 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<(), CliError> {
         while let Some(batch) = feed.next_batch().map_err(CliError::invalid)? {
             let fresh: Vec<TimelineEvent> = batch
                 .into_iter()
-                .filter(|e| !existing.contains(&e.source_ref))
+                .filter(|e| known.insert(e.source_ref.clone()))
                 .collect();
             feed.inserted(fresh.len());
             new_events.extend(fresh);
         }
         feed.finish();
         new_events.sort_by(TimelineEvent::merge_order);
-        new_events.dedup_by(|a, b| a.source_ref == b.source_ref);
         super::timeline::print_events(&new_events);
         feed.print_summary(&id.to_string(), true);
         return Ok(());
@@ -159,7 +160,7 @@ fn options(args: &ImportArgs) -> Result<ImportOptions, CliError> {
         .as_deref()
         .map(|name| {
             jiff::tz::TimeZone::get(name).map_err(|e| {
-                CliError::invalid(format!("--tz: `{name}` is not an IANA time zone name: {e}"))
+                CliError::Usage(format!("--tz: `{name}` is not an IANA time zone name: {e}"))
             })
         })
         .transpose()?;
@@ -168,7 +169,7 @@ fn options(args: &ImportArgs) -> Result<ImportOptions, CliError> {
         .as_deref()
         .map(|d| {
             d.parse::<jiff::civil::Date>().map_err(|e| {
-                CliError::invalid(format!("--date: `{d}` is not a date like 2024-03-30: {e}"))
+                CliError::Usage(format!("--date: `{d}` is not a date like 2024-03-30: {e}"))
             })
         })
         .transpose()?;
