@@ -884,30 +884,42 @@ impl LineIndex {
     }
 }
 
-/// Whether a relative clause after a subject ("who merged the PR") stays one clause: a second
-/// relative word or a conjunction inside it means the verb after it belongs to something else
-/// ("the engineer who deployed the service that failed to start").
-fn is_one_clause(clause: &str) -> bool {
-    const CLAUSE_BREAKS: [&str; 17] = [
-        "that", "which", "who", "whom", "whose", "when", "where", "while", "and", "but", "because",
-        "so", "then", "after", "before", "until", "if",
-    ];
-    // "the SRE on shift, who ran …": the closing ", who" introduces the clause the pattern
-    // goes on to read; only what comes before it must stay one clause.
-    let clause = match clause.trim_end().strip_suffix("who") {
-        Some(before) if before.trim_end().ends_with(',') => before.trim_end().trim_end_matches(','),
-        _ => clause,
-    };
-    clause
+/// Words that start a new clause: after one, a verb belongs to another subject.
+const CLAUSE_BREAKS: [&str; 17] = [
+    "that", "which", "who", "whom", "whose", "when", "where", "while", "and", "but", "because",
+    "so", "then", "after", "before", "until", "if",
+];
+
+/// The words of a phrase, lower-cased, without the punctuation around them.
+fn phrase_words(phrase: &str) -> impl Iterator<Item = String> + '_ {
+    phrase
         .split_whitespace()
-        .skip(2)
-        .all(|word| !CLAUSE_BREAKS.contains(&word.to_ascii_lowercase().as_str()))
+        .map(|word| {
+            word.trim_matches(|c: char| !(c.is_alphanumeric() || c == '-'))
+                .to_lowercase()
+        })
+        .filter(|word| !word.is_empty())
+}
+
+/// Whether what follows a subject ("at the trust", "who merged the PR", "a recent hire", "on
+/// shift, who") stays one phrase: one relative word may open it, but a second one or a
+/// conjunction means the verb after it belongs to something else ("the engineer who deployed the
+/// service that failed to start").
+fn is_one_clause(phrase: &str) -> bool {
+    let mut relative_seen = false;
+    phrase_words(phrase).all(|word| {
+        if !relative_seen && matches!(word.as_str(), "who" | "that") {
+            relative_seen = true;
+            return true;
+        }
+        !CLAUSE_BREAKS.contains(&word.as_str())
+    })
 }
 
 /// Whether a person's verb and the words up to what made the action wrong ("ran the drain
 /// command with *the wrong* …", "applied a change *intended for a different* region") stay one
-/// action: a new clause, or a verb of finding out ("… and found the wrong certificate"), means
-/// the wrongness belongs to something the person discovered, not to what they did.
+/// action: a new clause, or a verb of finding out or fixing ("corrected the incorrect value",
+/// "… and found the wrong certificate"), means the wrongness is not in what the person did.
 fn is_plain_gap(gap: &str) -> bool {
     const FINDING_OUT: [&str; 23] = [
         "found",
@@ -934,11 +946,9 @@ fn is_plain_gap(gap: &str) -> bool {
         "traced",
         "undid",
     ];
-    // The gap starts with the person's verb ("corrected the incorrect value" is a fix).
-    is_one_clause(&format!("x x {gap}"))
-        && gap
-            .split_whitespace()
-            .all(|word| !FINDING_OUT.contains(&word.to_ascii_lowercase().as_str()))
+    phrase_words(gap).all(|word| {
+        !CLAUSE_BREAKS.contains(&word.as_str()) && !FINDING_OUT.contains(&word.as_str())
+    })
 }
 
 /// A capital letter followed by lower-case letters only ("Priya", "Łukasz"): the shape of a name

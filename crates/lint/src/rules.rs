@@ -750,22 +750,23 @@ impl Macros {
             let group = format!("(?P<who{counter}>{})", self.person_body);
             expanded.replace_range(position..position + "{PERSON}".len(), &group);
         }
-        // A subject may carry a relative clause, a participle or a team ("the developer who wrote
-        // the retry logic did not …", "the contractor doing the migration skipped …", "an SRE on
-        // the storage team typed …"); captured as `rel…` so the
+        // A subject may carry where they work, then a relative clause, a participle or an
+        // apposition ("the developer who wrote the retry logic did not …", "the contractor doing
+        // the migration skipped …", "an SRE on the storage team typed …", "our engineer, a recent
+        // hire, pushed …"); captured as `rel…` so the
         // engine can refuse a clause that runs into a new one ("… who deployed the service that
         // failed to start").
         while let Some(position) = expanded.find("{POSTMODIFIER}") {
             counter += 1;
             let group = format!(
-                r"(?P<rel{counter}>\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+){{0,5}}?|\s*,\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+){{0,4}}?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s+(?:on|from|in|of|at)\s+(?:the|our|an?)\s+[\w-]+(?:\s+[\w-]+)?\s+(?:team|squad|group|rotation|shift|crew))?"
+                r"(?P<rel{counter}>(?:\s+(?:on|from|in|of|at|with)\s+(?:the|our|an?|their|its)\s+[\w-]+(?:\s+[\w-]+){{0,2}}?)?(?:\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+){{0,5}}?|\s*,\s+who|\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+){{0,4}}?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s*,(?u:[^,.;]){{1,80}}?,)?)?"
             );
             expanded.replace_range(position..position + "{POSTMODIFIER}".len(), &group);
         }
         while let Some(position) = expanded.find("{WE}") {
             counter += 1;
             let group = format!(
-                r"(?P<we{counter}>we|(?:the|our|their|a|an|that|this)\s+(?:[\w-]+\s+){{0,2}}?team|(?-i:{NAME_START}\w*)\s+team)"
+                r"(?P<we{counter}>we|(?:the|our|their|a|an|that|this)\s+(?:[\w-]+\s+){{0,2}}?(?:team|group|squad|crew|department|desk|centre|center|board|committee|noc|soc)|(?-i:{NAME_START}\w*)\s+team)"
             );
             expanded.replace_range(position..position + "{WE}".len(), &group);
         }
