@@ -9,11 +9,14 @@
 use std::io::Read;
 use std::path::Path;
 
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::Format;
 use crate::common::{display_path, sorted_files, strip_bom};
 use crate::error::ImportError;
+#[cfg(test)]
+use crate::error::Position;
 
 /// How much of a file detection reads; JSON documents larger than this are not sniffed by shape.
 const SNIFF_BYTES: u64 = 4 << 20;
@@ -55,12 +58,31 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
         if let Some(format) = detect_json(&text) {
             return Ok(format);
         }
-        // `[HH:MM:SS]` log lines start like a JSON array, so JSON that does not parse is not
-        // yet a verdict.
-        if body[0] == b'{' || serde_json::from_str::<Value>(&text).is_ok() {
-            return Err(unknown(
-                "JSON, but not a shape this importer knows (PagerDuty, Alertmanager, Grafana, Opsgenie, GitHub, Jira, JSONL)",
-            ));
+        // Parsed from the file's start (after a BOM, as the importers read it) so that a syntax
+        // error has the line and column `--from` would report.
+        match serde_json::from_slice::<IgnoredAny>(strip_bom(&head)) {
+            Ok(_) => {
+                return Err(unknown(
+                    "JSON, but not a shape this importer knows (PagerDuty, Alertmanager, Grafana, Opsgenie, GitHub, Jira, JSONL)",
+                ));
+            }
+            // Only the first SNIFF_BYTES were read: a larger document ends early here without
+            // being malformed.
+            Err(error) if error.is_eof() && u64::try_from(head.len()).ok() == Some(SNIFF_BYTES) => {
+                return Err(unknown(
+                    "a JSON document too large to detect by its shape; name its format with --from",
+                ));
+            }
+            Err(error) => {
+                // `[HH:MM:SS]` and `[HH:MM]` log lines start like a JSON array: those are logs,
+                // anything else that starts like JSON is malformed JSON.
+                if body[0] == b'['
+                    && let Some(format) = detect_irc_lines(&text)
+                {
+                    return Ok(format);
+                }
+                return Err(ImportError::json(&shown, &error));
+            }
         }
     }
     if text.starts_with("commit ") {
@@ -69,15 +91,8 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     if text.contains("INSERT INTO `postmortems`") {
         return Ok(Format::MorgueSql);
     }
-    for line in text
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .filter(|l| !l.trim().is_empty())
-        .take(20)
-    {
-        if let Some(format) = detect_irc_line(line) {
-            return Ok(format);
-        }
+    if let Some(format) = detect_irc_lines(&text) {
+        return Ok(format);
     }
     let is_csv_name = path
         .extension()
@@ -89,6 +104,15 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     Err(unknown(
         "no known log, dump or CSV pattern in the first lines",
     ))
+}
+
+/// The IRC log format of the first meaningful lines, if any.
+fn detect_irc_lines(text: &str) -> Option<Format> {
+    text.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .take(20)
+        .find_map(detect_irc_line)
 }
 
 fn detect_json(text: &str) -> Option<Format> {
@@ -208,4 +232,75 @@ fn detect_irc_line(line: &str) -> Option<Format> {
         return Some(Format::IrcIrssi);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect(name: &str, text: &str) -> Result<Format, ImportError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        detect_format(&path)
+    }
+
+    #[test]
+    fn json_that_does_not_parse_is_malformed_json_with_line_column_and_serdes_message() {
+        let truncated = detect(
+            "am.json",
+            "{\"receiver\":\"tl\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\",",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                truncated,
+                ImportError::Json {
+                    position: Position::LineColumn(1, 64),
+                    ..
+                }
+            ),
+            "{truncated:?}"
+        );
+        let message = truncated.to_string();
+        assert!(
+            message.contains("am.json:1:64: malformed JSON: EOF while parsing"),
+            "{message}"
+        );
+        // Leading blank lines and a BOM count as the importers count them.
+        let bad_middle = detect(
+            "am.json",
+            "\u{feff}\n{\"receiver\": \"tl\",\n \"alerts\": [{\"startsAt\"  \"x\"}]}\n",
+        )
+        .unwrap_err();
+        assert!(
+            bad_middle
+                .to_string()
+                .ends_with("am.json:3:26: malformed JSON: expected `:` at line 3 column 26"),
+            "{bad_middle}"
+        );
+        let array = detect("x.json", "[{\"type\": \"trigger_log_entry\", ").unwrap_err();
+        assert!(matches!(array, ImportError::Json { .. }), "{array}");
+    }
+
+    #[test]
+    fn jsonl_with_a_bad_later_line_and_bracketed_irc_logs_are_still_detected() {
+        assert_eq!(
+            detect("e.jsonl", "{\"time\":1,\"text\":\"a\"}\n{broken\n").unwrap(),
+            Format::Jsonl
+        );
+        assert_eq!(
+            detect("2024-03-31.log", "[00:25:10] <praman> hi\n").unwrap(),
+            Format::IrcZnc
+        );
+        assert_eq!(
+            detect("pasted.txt", "\n[23:59] <tkoch> ack\n").unwrap(),
+            Format::IrcPlain
+        );
+        let valid_but_unknown = detect("x.json", "{\"hello\": 1}").unwrap_err();
+        assert!(
+            matches!(valid_but_unknown, ImportError::UnknownFormat { .. }),
+            "{valid_but_unknown}"
+        );
+    }
 }

@@ -264,6 +264,7 @@ pub fn import_slack_export(
             names
         }
     };
+    check_channel_filter(&shown, options, &directory, &relative_day_files)?;
     let day_files: Vec<DayFile> = relative_day_files
         .into_iter()
         .filter_map(|(relative, size)| {
@@ -331,6 +332,63 @@ pub fn import_slack_export(
         total_files,
         channels,
     })
+}
+
+/// The channels of an export: those `channels.json`/`groups.json` list and those with a folder of
+/// day files, by name, sorted.
+fn export_channel_names(
+    directory: &SlackDirectory,
+    relative_day_files: &[(String, u64)],
+) -> BTreeSet<String> {
+    directory
+        .channel_ids
+        .keys()
+        .cloned()
+        .chain(
+            relative_day_files
+                .iter()
+                .filter_map(|(relative, _)| relative.split('/').next().map(str::to_owned)),
+        )
+        .collect()
+}
+
+/// A `channels` filter that selects no channel of the export is a mistake (a typo, or the wrong
+/// export), not a request for nothing: it is refused, naming the channels asked for and those
+/// the export has. One filter serves Slack and IRC inputs of the same import, so a name only
+/// another input has is fine as long as one name is a channel of this export.
+fn check_channel_filter(
+    file: &str,
+    options: &ImportOptions,
+    directory: &SlackDirectory,
+    relative_day_files: &[(String, u64)],
+) -> Result<(), ImportError> {
+    if options.channels.is_empty() {
+        return Ok(());
+    }
+    let existing = export_channel_names(directory, relative_day_files);
+    if existing.iter().any(|name| options.wants_channel(name)) {
+        return Ok(());
+    }
+    let asked: Vec<String> = options
+        .channels
+        .iter()
+        .map(|c| describe_found(c.trim_start_matches('#')))
+        .collect();
+    let listed = if existing.is_empty() {
+        "none".to_owned()
+    } else {
+        existing.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    Err(ImportError::invalid(
+        file,
+        Position::File,
+        format!("--channel to name a channel of this Slack export (it has: {listed})"),
+        format!(
+            "{} (no such channel{})",
+            asked.join(", "),
+            if asked.len() == 1 { "" } else { "s" }
+        ),
+    ))
 }
 
 fn list_directory_day_files(root: &Path) -> Result<Vec<(String, u64)>, ImportError> {
@@ -918,7 +976,10 @@ fn message_to_event(
                     file,
                     at_path("user"),
                     "a user id listed in users.json",
-                    describe_found(user),
+                    format!(
+                        "{} (--skip-invalid imports the other messages and lists this one)",
+                        describe_found(user)
+                    ),
                 ));
             }
         },
@@ -938,6 +999,12 @@ fn message_to_event(
     };
     let raw_text = message.text.as_ref().and_then(Scalar::text).unwrap_or("");
     let mut text = render_markup(raw_text, directory);
+    // `/me waves`: shown as IRC shows an action, `* name waves`.
+    if subtype == "me_message"
+        && let Some(name) = actor.as_deref()
+    {
+        text = format!("* {name} {text}");
+    }
     let mut evidence_url = None;
     if let Some(attachments) = &message.attachments {
         if text.trim().is_empty() {
@@ -1450,6 +1517,79 @@ mod tests {
             check_day_file_readers_agree(json.as_bytes(), None);
             check_day_file_readers_agree(parts.concat().as_bytes(), None);
         }
+    }
+
+    #[test]
+    fn me_messages_read_like_irc_actions() {
+        let events = day(
+            r#"[{"type":"message","subtype":"me_message","user":"U1","text":"checks &lt;@U2&gt; <@U2>","ts":"1711843272.200318"}]"#,
+        );
+        let event = events[0].as_ref().unwrap();
+        assert_eq!(event.text, "* jonas checks <@U2> @Priya Raman");
+        assert_eq!(event.actor.as_deref(), Some("jonas"));
+        assert_eq!(event.kind, EventKind::Communication);
+    }
+
+    #[test]
+    fn an_unknown_user_stays_an_error_that_suggests_skip_invalid() {
+        let events = day(r#"[{"user":"U0NOTINUSERS","text":"who","ts":"1711843001.000100"}]"#);
+        let error = events[0].as_ref().unwrap_err().to_string();
+        assert!(
+            error.contains("[0].user")
+                && error.contains("U0NOTINUSERS")
+                && error.contains("--skip-invalid"),
+            "{error}"
+        );
+    }
+
+    fn small_export() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("channels.json"),
+            r#"[{"id":"C1","name":"deploys"},{"id":"C2","name":"quiet"}]"#,
+        )
+        .unwrap();
+        std::fs::write(root.join("users.json"), r#"[{"id":"U1","name":"jbecker"}]"#).unwrap();
+        for channel in ["deploys", "inc-1"] {
+            std::fs::create_dir(root.join(channel)).unwrap();
+            std::fs::write(
+                root.join(channel).join("2024-03-30.json"),
+                r#"[{"user":"U1","text":"hi","ts":"1711842185.118230"}]"#,
+            )
+            .unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_channel_filter_that_matches_no_channel_of_the_export_is_an_error_listing_the_channels() {
+        let export = small_export();
+        let options = |channels: &[&str]| ImportOptions {
+            channels: channels.iter().map(|c| (*c).to_owned()).collect(),
+            ..ImportOptions::default()
+        };
+        let error = import_slack_export(export.path(), &options(&["#deploy"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`deploy` (no such channel)")
+                && error.contains("it has: deploys, inc-1, quiet"),
+            "{error}"
+        );
+        // A name of another input of the same import (an IRC channel) beside one of this
+        // export's, and a listed channel without messages, are not mistakes.
+        let events: Vec<_> = import_slack_export(export.path(), &options(&["#dbops", "#inc-1"]))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            import_slack_export(export.path(), &options(&["quiet"]))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 
     #[test]
