@@ -636,7 +636,8 @@ impl Linter {
         };
         let is_role = singular(last_word)
             .iter()
-            .any(|form| self.book.roles.contains(form));
+            .any(|form| self.book.roles.contains(form))
+            && !is_software_agent(&lower);
         let starts_with_capital = subject.chars().next().is_some_and(char::is_uppercase);
         let is_single_word = !subject.contains(char::is_whitespace);
         if is_role && !(is_single_word && starts_with_capital && !self.book.roles.contains(&lower))
@@ -884,6 +885,23 @@ impl LineIndex {
     }
 }
 
+/// "Agent" names a person only in a service role ("a support agent"); in incident reports it is
+/// far more often software ("the monitoring agent missed two heartbeats").
+fn is_software_agent(subject: &str) -> bool {
+    const PEOPLE_AGENTS: [&str; 12] = [
+        "support", "customer", "service", "help", "helpdesk", "desk", "call", "contact", "human",
+        "sales", "field", "booking",
+    ];
+    let mut words = subject.split_whitespace().rev();
+    let last = words.next().unwrap_or_default();
+    if !matches!(last, "agent" | "agents") {
+        return false;
+    }
+    !words
+        .next()
+        .is_some_and(|word| PEOPLE_AGENTS.contains(&word))
+}
+
 /// Words that start a new clause: after one, a verb belongs to another subject.
 const CLAUSE_BREAKS: [&str; 17] = [
     "that", "which", "who", "whom", "whose", "when", "where", "while", "and", "but", "because",
@@ -906,6 +924,11 @@ fn phrase_words(phrase: &str) -> impl Iterator<Item = String> + '_ {
 /// conjunction means the verb after it belongs to something else ("the engineer who deployed the
 /// service that failed to start").
 fn is_one_clause(phrase: &str) -> bool {
+    /// Longer than this, a "phrase" between commas is more likely a clause of its own.
+    const LONGEST: usize = 100;
+    if phrase.len() > LONGEST {
+        return false;
+    }
     let mut relative_seen = false;
     phrase_words(phrase).all(|word| {
         if !relative_seen && matches!(word.as_str(), "who" | "that") {

@@ -750,7 +750,8 @@ impl Macros {
             let group = format!("(?P<who{counter}>{})", self.person_body);
             expanded.replace_range(position..position + "{PERSON}".len(), &group);
         }
-        // A subject may carry where they work, then a relative clause, a participle or an
+        // A subject may carry a label ("team member 1", "engineer B"), where they work, then a
+        // relative clause, a participle or an
         // apposition ("the developer who wrote the retry logic did not …", "the contractor doing
         // the migration skipped …", "an SRE on the storage team typed …", "our engineer, a recent
         // hire, pushed …"); captured as `rel…` so the
@@ -759,7 +760,7 @@ impl Macros {
         while let Some(position) = expanded.find("{POSTMODIFIER}") {
             counter += 1;
             let group = format!(
-                r"(?P<rel{counter}>(?:\s+(?:on|from|in|of|at|with)\s+(?:the|our|an?|their|its)\s+[\w-]+(?:\s+[\w-]+){{0,2}}?)?(?:\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+){{0,5}}?|\s*,\s+who|\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+){{0,4}}?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s*,(?u:[^,.;]){{1,80}}?,)?)?"
+                r"(?P<rel{counter}>(?:\s+(?:\d{{1,2}}|(?-i:[A-Z]))\b)?(?:\s+(?:on|from|in|of|at|with)\s+(?:the|our|an?|their|its)\s+[\w-]+(?:\s+[\w-]+){{0,2}}?)?(?:\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+){{0,5}}?|\s*,\s+who|\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+){{0,4}}?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s*,(?u:[^,.;])+?,)?)?"
             );
             expanded.replace_range(position..position + "{POSTMODIFIER}".len(), &group);
         }
