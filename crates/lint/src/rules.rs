@@ -751,16 +751,16 @@ impl Macros {
             expanded.replace_range(position..position + "{PERSON}".len(), &group);
         }
         // A subject may carry a label ("team member 1", "engineer B"), where they work, then a
-        // relative clause, a participle or an
-        // apposition ("the developer who wrote the retry logic did not …", "the contractor doing
-        // the migration skipped …", "an SRE on the storage team typed …", "our engineer, a recent
-        // hire, pushed …"); captured as `rel…` so the
-        // engine can refuse a clause that runs into a new one ("… who deployed the service that
-        // failed to start").
+        // relative clause, a participle or an apposition ("the developer who wrote the retry
+        // logic did not …", "the contractor doing the migration skipped …", "an SRE on the
+        // storage team typed …", "our engineer, a recent hire, pushed …"). It is captured as
+        // `rel…` so the engine can refuse one that runs into a new clause ("… who deployed the
+        // service that failed to start") or runs long (`is_one_clause`); its repetitions are
+        // unbounded because a bounded one compiles once per repeat.
         while let Some(position) = expanded.find("{POSTMODIFIER}") {
             counter += 1;
             let group = format!(
-                r"(?P<rel{counter}>(?:\s+(?:\d{{1,2}}|(?-i:[A-Z]))\b)?(?:\s+(?:on|from|in|of|at|with)\s+(?:the|our|an?|their|its)\s+[\w-]+(?:\s+[\w-]+){{0,2}}?)?(?:\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+){{0,5}}?|\s*,\s+who|\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+){{0,4}}?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s*,(?u:[^,.;])+?,)?)?"
+                r"(?P<rel{counter}>(?:\s+(?:\d{{1,2}}|(?-i:[A-Z]))\b)?(?:\s+(?:on|from|in|of|at|with)\s+(?:the|our|an?|their|its)\s+[\w-]+(?:\s+[\w-]+){{0,2}}?)?(?:\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+)*?|\s*,\s+who|\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+)*?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s*,(?u:[^,.;])+?,)?)?"
             );
             expanded.replace_range(position..position + "{POSTMODIFIER}".len(), &group);
         }
