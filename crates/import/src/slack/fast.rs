@@ -11,14 +11,13 @@ use std::borrow::Cow;
 
 use super::{RawAttachment, RawBotProfile, RawEdited, RawFile, RawMessage, Scalar};
 
+mod blocks;
+
 /// `None`: not handled here; parse the file with `serde_json` instead.
 type Fast<T> = Option<T>;
 
 /// Deeper than this, give up (`serde_json` stops at 128).
 const MAX_DEPTH: usize = 100;
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Calls `each` with every message of the day file, in order; `None` if the file is not one the
 /// fast path handles (then nothing it produced may be used).
@@ -26,7 +25,11 @@ pub(super) fn for_each_message<'a>(
     bytes: &'a [u8],
     mut each: impl FnMut(usize, RawMessage<'a>),
 ) -> Fast<()> {
-    let mut s = Scanner { b: bytes, pos: 0 };
+    let mut s = Scanner {
+        b: bytes,
+        pos: 0,
+        skip: blocks::Skipper::new(),
+    };
     s.ws();
     s.expect(b'[')?;
     s.ws();
@@ -54,6 +57,8 @@ pub(super) fn for_each_message<'a>(
 struct Scanner<'a> {
     b: &'a [u8],
     pos: usize,
+    /// Finds the end of whitespace and of string bodies.
+    skip: blocks::Skipper,
 }
 
 impl<'a> Scanner<'a> {
@@ -74,59 +79,16 @@ impl<'a> Scanner<'a> {
         (self.next()? == c).then_some(())
     }
 
-    /// Skips whitespace; runs of spaces (Slack indents with four per level) eight at a time.
+    /// Skips whitespace.
     #[inline]
     fn ws(&mut self) {
-        let b = self.b;
-        let mut i = self.pos;
-        loop {
-            if let Some(chunk) = b.get(i..i + 8) {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(chunk);
-                let not_spaces = u64::from_le_bytes(word) ^ (ONES * u64::from(b' '));
-                if not_spaces == 0 {
-                    i += 8;
-                    continue;
-                }
-                i += (not_spaces.trailing_zeros() / 8) as usize;
-            }
-            match b.get(i) {
-                Some(b' ' | b'\n' | b'\r' | b'\t') => i += 1,
-                _ => break,
-            }
-        }
-        self.pos = i;
+        self.pos = self.skip.ws(self.b, self.pos);
     }
 
     /// Moves to the next `"`, `\` or control character of a string (or the end of input).
     #[inline]
     fn skip_to_special(&mut self) {
-        let b = self.b;
-        let mut i = self.pos;
-        while let Some(chunk) = b.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let w = u64::from_le_bytes(word);
-            let quote = w ^ (ONES * u64::from(b'"'));
-            let backslash = w ^ (ONES * u64::from(b'\\'));
-            // The lowest flagged byte of each term is exact (borrows only flag bytes above it).
-            let found = (quote.wrapping_sub(ONES) & !quote)
-                | (backslash.wrapping_sub(ONES) & !backslash)
-                | (w.wrapping_sub(ONES * 0x20) & !w);
-            let found = found & HIGHS;
-            if found != 0 {
-                self.pos = i + (found.trailing_zeros() / 8) as usize;
-                return;
-            }
-            i += 8;
-        }
-        while let Some(&c) = b.get(i) {
-            if c == b'"' || c == b'\\' || c < 0x20 {
-                break;
-            }
-            i += 1;
-        }
-        self.pos = i;
+        self.pos = self.skip.string_stop(self.b, self.pos);
     }
 
     /// After the opening `"`: the raw bytes up to the closing quote and whether they hold escapes.
@@ -134,11 +96,19 @@ impl<'a> Scanner<'a> {
     /// digits after `\u`); control characters are refused.
     fn raw_string(&mut self) -> Fast<(&'a [u8], bool)> {
         let start = self.pos;
+        let escaped = self.skip_string()?;
+        Some((self.b.get(start..self.pos - 1)?, escaped))
+    }
+
+    /// [`Self::raw_string`] for a string that is not kept: checked, moved past, and whether it
+    /// holds escapes.
+    #[inline(always)]
+    fn skip_string(&mut self) -> Fast<bool> {
         let mut escaped = false;
         loop {
             self.skip_to_special();
             match self.next()? {
-                b'"' => return Some((&self.b[start..self.pos - 1], escaped)),
+                b'"' => return Some(escaped),
                 b'\\' => {
                     escaped = true;
                     match self.next()? {
@@ -223,13 +193,23 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// [`Self::skip`], with the most common value, a string, read in line.
+    #[inline]
+    fn skip_value(&mut self, depth: usize) -> Fast<()> {
+        if self.peek()? == b'"' {
+            self.pos += 1;
+            return self.skip_string().map(drop);
+        }
+        self.skip(depth)
+    }
+
     /// Skips any JSON value, checking its syntax.
     fn skip(&mut self, depth: usize) -> Fast<()> {
         if depth > MAX_DEPTH {
             return None;
         }
         match self.next()? {
-            b'"' => self.raw_string().map(drop),
+            b'"' => self.skip_string().map(drop),
             b'{' => self.skipped_object(depth),
             b'[' => {
                 self.ws();
@@ -239,7 +219,7 @@ impl<'a> Scanner<'a> {
                 }
                 loop {
                     self.ws();
-                    self.skip(depth + 1)?;
+                    self.skip_value(depth + 1)?;
                     self.ws();
                     match self.next()? {
                         b',' => continue,
@@ -271,11 +251,11 @@ impl<'a> Scanner<'a> {
         loop {
             self.ws();
             self.expect(b'"')?;
-            self.raw_string()?;
+            self.skip_string()?;
             self.ws();
             self.expect(b':')?;
             self.ws();
-            self.skip(depth + 1)?;
+            self.skip_value(depth + 1)?;
             self.ws();
             match self.next()? {
                 b',' => continue,
@@ -445,7 +425,7 @@ impl<'a> Scanner<'a> {
                 })?;
                 seen.set(9, &mut m.files, files)
             }
-            _ => s.skip(1),
+            _ => s.skip_value(1),
         })?;
         Some(m)
     }
@@ -558,4 +538,111 @@ fn hex(digits: &[u8]) -> Fast<u16> {
         value = value * 16 + u16::try_from((d as char).to_digit(16)?).ok()?;
     }
     Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::check_day_file_readers_agree;
+
+    /// `json` shifted by every offset across two 64-byte blocks (leading whitespace), so that each
+    /// of its bytes lands on every position of a block.
+    fn check_at_every_offset(json: &str) {
+        for pad in 0..130 {
+            let shifted = format!("{}{json}", " ".repeat(pad));
+            check_day_file_readers_agree(shifted.as_bytes(), None);
+            let indented = format!("{}{json}\n", "\n\t\r ".repeat(pad / 4));
+            check_day_file_readers_agree(indented.as_bytes(), None);
+        }
+    }
+
+    fn message(field: &str) -> String {
+        format!(r#"[{{"user":"U1","ts":"1.000001",{field},"text":"end"}}]"#)
+    }
+
+    #[test]
+    fn escaped_quotes_and_backslash_runs_at_every_block_position() {
+        for value in [
+            r#"a\"b"#,
+            r#"\\"#,
+            r#"\\\\\\\\"#,
+            r#"x\\\"y\\\\\"z"#,
+            r#"\"\"\"\"\"\"\"\""#,
+            r#"ends with a backslash \\"#,
+            r#"\/\b\f\n\r\t\\\""#,
+        ] {
+            check_at_every_offset(&message(&format!(r#""k":"{value}""#)));
+            check_at_every_offset(&format!(
+                r#"[{{"user":"U1","ts":"1.000001","text":"{value}"}}]"#
+            ));
+        }
+        // Invalid escapes and a string that ends inside an escape.
+        for value in [r#"\x"#, r#"\u12"#, r#"\u12G4"#, r#"\"#] {
+            check_at_every_offset(&message(&format!(r#""k":"{value}""#)));
+        }
+    }
+
+    #[test]
+    fn strings_spanning_blocks_and_unicode_escapes() {
+        let long = "ab\u{e9}\u{1F600}cd".repeat(40);
+        check_at_every_offset(&message(&format!(r#""k":"{long}""#)));
+        check_at_every_offset(&format!(
+            r#"[{{"user":"U1","ts":"1.000001","text":"{long}"}}]"#
+        ));
+        for value in [
+            r#"caf\u00e9 \u00E9"#,
+            r#"\ud83d\ude00 smile"#,
+            r#"lone \ud83d high"#,
+            r#"lone \ude00 low"#,
+            r#"\u0000 nul"#,
+            r#"\u005c\u0022"#,
+        ] {
+            check_at_every_offset(&format!(
+                r#"[{{"user":"U1","ts":"1.000001","text":"{value}"}}]"#
+            ));
+            check_at_every_offset(&message(&format!(r#""k":"{value}""#)));
+        }
+    }
+
+    #[test]
+    fn control_characters_in_strings_and_whitespace() {
+        for control in [
+            '\u{0}', '\u{1}', '\t', '\n', '\u{b}', '\u{c}', '\r', '\u{1f}', '\u{7f}',
+        ] {
+            check_at_every_offset(&format!(
+                r#"[{{"user":"U1","ts":"1.000001","text":"a{control}b"}}]"#
+            ));
+            check_at_every_offset(&message(&format!(r#""k":"a{control}b""#)));
+            // As whitespace between tokens: only space, tab, line feed and return are.
+            check_at_every_offset(&format!(
+                r#"[{{"user":"U1",{control}"ts":"1.000001","text":"x"}}]"#
+            ));
+        }
+    }
+
+    #[test]
+    fn truncated_input_at_every_length() {
+        let day = format!(
+            "[\n    {{\n        \"user\": \"U1\",\n        \"ts\": \"1.000001\",\n        \"text\": \"{}\",\n        \"k\": [1, -2.5e3, true, false, null, {{\"a\": \"\\\\\\\"\"}}]\n    }}\n]\n",
+            r#"x\"y\\z \u00e9"#.repeat(6)
+        );
+        for end in 0..=day.len() {
+            if let Some(prefix) = day.get(..end) {
+                check_day_file_readers_agree(prefix.as_bytes(), None);
+            }
+        }
+        for end in 0..=day.len() {
+            check_day_file_readers_agree(&day.as_bytes()[..end], None);
+        }
+    }
+
+    #[test]
+    fn deep_nesting_around_the_limit() {
+        for depth in [1, 50, 98, 99, 100, 101, 102, 127, 128, 129, 300] {
+            for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+                let nested = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+                check_at_every_offset(&message(&format!(r#""d":{nested}"#)));
+                check_day_file_readers_agree(nested.as_bytes(), None);
+            }
+        }
+    }
 }
