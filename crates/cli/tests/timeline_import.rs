@@ -415,3 +415,57 @@ fn a_dry_run_shows_what_would_be_imported_and_writes_nothing() {
         assert_eq!(db.snapshot(), before, "[{}] nothing written", db.name);
     }
 }
+
+#[test]
+fn the_same_irc_line_in_two_clients_logs_with_clocks_a_minute_boundary_apart_is_one_event() {
+    for db in databases() {
+        new_incident(&db);
+        let dir = tempfile::tempdir().expect("temp dir");
+        // WeeChat in Sydney saw the line at 14:45:55Z; the ZNC bouncer (UTC) ten seconds later,
+        // in the next minute. Imported one after the other, as people do with their own logs.
+        let weechat = dir.path().join("irc.net.#ledger.weechatlog");
+        std::fs::write(
+            &weechat,
+            "2025-01-01 01:45:55\tlee\tunique message crossing minute\n\
+             2025-01-01 01:50:30\tsam\tsecond unique\n",
+        )
+        .expect("write");
+        let znc_dir = dir.path().join("znc").join("#ledger");
+        std::fs::create_dir_all(&znc_dir).expect("dir");
+        let znc = znc_dir.join("2024-12-31.log");
+        std::fs::write(
+            &znc,
+            "[14:46:05] <lee> unique message crossing minute\n\
+             [14:50:31] <sam> second unique\n\
+             [14:52:00] <lee> only the bouncer saw this\n",
+        )
+        .expect("write");
+        let import = |tz: &str, path: &std::path::Path| {
+            db.ok(&[
+                "timeline",
+                "import",
+                "--incident",
+                "INC-2024-0001",
+                "--all-time",
+                "--tz",
+                tz,
+                "--channel",
+                "#ledger",
+                &path.display().to_string(),
+            ])
+        };
+        let first = import("Australia/Sydney", &weechat);
+        assert!(first.contains("imported 2 new event(s)"), "{first}");
+        let second = import("UTC", &znc);
+        assert!(
+            second.contains("imported 1 new event(s)") && second.contains("2 already present"),
+            "[{}] {second}",
+            db.name
+        );
+        let texts: Vec<String> = stored_events(&db)
+            .iter()
+            .map(|e| e["text"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+    }
+}

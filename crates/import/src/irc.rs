@@ -954,6 +954,20 @@ fn irc_content_key(source_ref: &str) -> Option<(&str, &str)> {
     Some((channel, rest))
 }
 
+/// The clock-independent identity of an IRC event (channel, then kind, nick, text hash and
+/// occurrence): two events with equal keys less than 60 s apart are one channel line seen by two
+/// clients (see [`dedup_irc_events`]). `None` for events of other sources.
+pub fn irc_line_key(event: &TimelineEvent) -> Option<(String, String)> {
+    if event.source.as_str() != "irc" {
+        return None;
+    }
+    irc_content_key(&event.source_ref)
+        .map(|(channel, content)| (channel.to_owned(), content.to_owned()))
+}
+
+/// How far apart two clients' clocks may put one channel line (see [`dedup_irc_events`]).
+pub const SAME_IRC_LINE_WITHIN_MICROS: i64 = 60_000_000;
+
 /// Merges IRC events that are the same channel line seen by several clients.
 ///
 /// Rule: two IRC events are one line when they have the same channel, kind, nick and normalised
@@ -979,7 +993,7 @@ pub fn dedup_irc_events(events: Vec<TimelineEvent>) -> Vec<TimelineEvent> {
         if let Some(&index) = last_by_key.get(&key) {
             let existing = &kept[index];
             let gap = (event.at.as_micros() - existing.at.as_micros()).abs();
-            if gap < 60_000_000 {
+            if gap < SAME_IRC_LINE_WITHIN_MICROS {
                 if event.at.instant() > existing.at.instant() {
                     kept[index] = event;
                 }

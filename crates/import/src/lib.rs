@@ -33,7 +33,7 @@ mod tickets;
 
 pub use detect::detect_format;
 pub use error::{ImportError, Position};
-pub use irc::dedup_irc_events;
+pub use irc::{SAME_IRC_LINE_WITHIN_MICROS, dedup_irc_events, irc_line_key};
 pub use merge::merge_events;
 pub use slack::{SlackExportSummary, check_day_file_readers_agree, import_slack_export};
 pub use tabular::ColumnMapping;

@@ -105,6 +105,7 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<(), CliError> {
     };
     // Open every input first: a missing file or an undetectable format stops before any work.
     let mut streams = Vec::with_capacity(args.paths.len());
+    let mut reads_irc = false;
     for path in &args.paths {
         let format = match explicit {
             Some(format) => format,
@@ -114,10 +115,19 @@ pub async fn run(app: &App, args: ImportArgs) -> Result<(), CliError> {
                 format
             }
         };
+        reads_irc |= format.name().starts_with("irc");
         streams
             .push(secondstory_import::read_events(path, format, &options).map_err(import_error)?);
     }
-    let mut feed = Feed::new(streams, window, std::io::stderr().is_terminal())?;
+    // The same channel line in another client's log, imported earlier with a clock a few seconds
+    // off, is already in the timeline under a neighbouring minute's reference.
+    let mut irc_lines = IrcLines::default();
+    if reads_irc {
+        for event in app.store.events(&id).await? {
+            irc_lines.seen(&event);
+        }
+    }
+    let mut feed = Feed::new(streams, window, irc_lines, std::io::stderr().is_terminal())?;
     if args.dry_run {
         // References already stored, then those this import adds: an event seen twice in the
         // inputs (an alert re-sent, an overlapping export) counts once, as the import would.
@@ -264,6 +274,37 @@ struct Tally {
     read: BTreeMap<String, usize>,
     filtered: usize,
     skipped: Vec<String>,
+    /// IRC lines already in the timeline from another client's log (see [`IrcLines`]).
+    seen_in_other_logs: usize,
+}
+
+/// The IRC channel lines already in the timeline or read earlier in this import, by their
+/// clock-independent key, with their instants: a line whose key matches one less than a minute
+/// away is the same line in another client's log (the rule of `dedup_irc_events`), even when the
+/// two clocks put it in different minutes and so under different references.
+#[derive(Debug, Default)]
+struct IrcLines {
+    instants: BTreeMap<(String, String), Vec<i64>>,
+}
+
+impl IrcLines {
+    /// Records `event` and says whether it is new, i.e. not the same line as one recorded before.
+    fn seen(&mut self, event: &TimelineEvent) -> bool {
+        let Some(key) = secondstory_import::irc_line_key(event) else {
+            return true;
+        };
+        let at = event.at.as_micros();
+        let instants = self.instants.entry(key).or_default();
+        let same_line = instants.iter().any(|&other| {
+            let gap = (other - at).abs();
+            // The same reference is left to the store, which counts it as already present.
+            gap > 0 && gap < secondstory_import::SAME_IRC_LINE_WITHIN_MICROS
+        });
+        if !same_line {
+            instants.push(at);
+        }
+        !same_line
+    }
 }
 
 type BatchResult = Result<Vec<TimelineEvent>, String>;
@@ -282,7 +323,12 @@ struct Feed {
 }
 
 impl Feed {
-    fn new(streams: Vec<EventStream>, window: Window, on_terminal: bool) -> Result<Self, CliError> {
+    fn new(
+        streams: Vec<EventStream>,
+        window: Window,
+        irc_lines: IrcLines,
+        on_terminal: bool,
+    ) -> Result<Self, CliError> {
         let progress = if on_terminal {
             ProgressBar::new_spinner()
         } else {
@@ -296,7 +342,7 @@ impl Feed {
         let reading = progress.clone();
         let reader = std::thread::Builder::new()
             .name("import-read".to_owned())
-            .spawn(move || read_batches(streams, window, &reading, &sender))
+            .spawn(move || read_batches(streams, window, irc_lines, &reading, &sender))
             .map_err(|e| CliError::invalid(format!("starting the import's reading thread: {e}")))?;
         Ok(Feed {
             batches: Some(batches),
@@ -328,7 +374,7 @@ impl Feed {
         println!(
             "{verb} {} new event(s) into {id}; {} already present; {} outside {} (see --all-time); {} skipped",
             self.inserted,
-            self.offered - self.inserted,
+            self.offered - self.inserted + self.tally.seen_in_other_logs,
             self.tally.filtered,
             self.window.describe(),
             self.tally.skipped.len()
@@ -348,6 +394,7 @@ impl Feed {
 fn read_batches(
     streams: Vec<EventStream>,
     window: Window,
+    mut irc_lines: IrcLines,
     progress: &ProgressBar,
     sender: &SyncSender<BatchResult>,
 ) -> Tally {
@@ -372,7 +419,11 @@ fn read_batches(
                         }
                     }
                     progress.inc(1);
-                    if window.contains(event.at.instant()) {
+                    if !window.contains(event.at.instant()) {
+                        tally.filtered += 1;
+                    } else if !irc_lines.seen(&event) {
+                        tally.seen_in_other_logs += 1;
+                    } else {
                         batch.push(event);
                         if batch.len() == BATCH {
                             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -380,8 +431,6 @@ fn read_batches(
                                 return tally;
                             }
                         }
-                    } else {
-                        tally.filtered += 1;
                     }
                 }
             }
