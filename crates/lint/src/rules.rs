@@ -760,7 +760,7 @@ impl Macros {
         while let Some(position) = expanded.find("{POSTMODIFIER}") {
             counter += 1;
             let group = format!(
-                r"(?P<rel{counter}>(?:\s+(?:\d{{1,2}}|(?-i:[A-Z]))\b)?(?:\s+(?:on|from|in|of|at|with)\s+(?:the|our|an?|their|its)\s+[\w-]+(?:\s+[\w-]+){{0,2}}?)?(?:\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+)*?|\s*,\s+who|\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+)*?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s*,(?u:[^,.;])+?,)?)?"
+                r"(?P<rel{counter}>(?:\s+(?:\d{{1,2}}|(?-i:[A-Z]))\b)?(?:\s+(?:on|from|in|of|at|with)\s+(?:the|our|an?|their|its)\s+[\w-]+(?:\s+[\w-]+){{0,2}}?)?(?:\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+)*?|\s*,\s+who|\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+)*?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s+(?:responsible|in\s+charge)\s+(?:for|of)\s+[a-z]+(?:\s+[\w'’.-]+)*?|\s*,(?u:[^,.;])+?,)?)?"
             );
             expanded.replace_range(position..position + "{POSTMODIFIER}".len(), &group);
         }
