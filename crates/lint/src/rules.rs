@@ -741,15 +741,8 @@ impl Macros {
         // A name may start with a non-ASCII letter ("Łukasz"), where an ASCII word boundary
         // never holds; a Unicode one before the subject costs little to compile (it is one
         // assertion, not a class).
-        expanded = expanded.replace(r"\b{PERSON}\s+", r"(?u:\b){PERSON}{POSTMODIFIER}\s+");
+        expanded = expanded.replace(r"\b{PERSON}\s+", r"(?u:\b){PERSON}{POSTMODIFIER}?\s+");
         expanded = expanded.replace(r"\b{PERSON}", r"(?u:\b){PERSON}");
-        // Each subject macro gets its own capture name: a pattern may name several people.
-        let mut counter = 0;
-        while let Some(position) = expanded.find("{PERSON}") {
-            counter += 1;
-            let group = format!("(?P<who{counter}>{})", self.person_body);
-            expanded.replace_range(position..position + "{PERSON}".len(), &group);
-        }
         // A subject may carry a label ("team member 1", "engineer B"), where they work, then a
         // relative clause, a participle or an apposition ("the developer who wrote the retry
         // logic did not …", "the contractor doing the migration skipped …", "an SRE on the
@@ -757,19 +750,22 @@ impl Macros {
         // `rel…` so the engine can refuse one that runs into a new clause ("… who deployed the
         // service that failed to start") or runs long (`is_one_clause`); its repetitions are
         // unbounded because a bounded one compiles once per repeat.
-        while let Some(position) = expanded.find("{POSTMODIFIER}") {
-            counter += 1;
-            let group = format!(
-                r"(?P<rel{counter}>(?:\s+(?:\d{{1,2}}|(?-i:[A-Z]))\b)?(?:\s+(?:on|from|in|of|at|with)\s+(?:the|our|an?|their|its)\s+[\w-]+(?:\s+[\w-]+){{0,2}}?)?(?:\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+)*?|\s*,\s+who|\s+who|\s+[a-z]{{2,}}ing(?:\s+[\w'’.-]+)*?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s+(?:responsible|in\s+charge)\s+(?:for|of)\s+[a-z]+(?:\s+[\w'’.-]+)*?|\s*,(?u:[^,.;])+?,)?)?"
-            );
-            expanded.replace_range(position..position + "{POSTMODIFIER}".len(), &group);
-        }
-        while let Some(position) = expanded.find("{WE}") {
-            counter += 1;
-            let group = format!(
-                r"(?P<we{counter}>we|(?:the|our|their|a|an|that|this)\s+(?:[\w-]+\s+){{0,2}}?(?:team|group|squad|crew|department|desk|centre|center|board|committee|noc|soc)|(?-i:{NAME_START}\w*)\s+team)"
-            );
-            expanded.replace_range(position..position + "{WE}".len(), &group);
+        const POSTMODIFIER: &str = r"(?:\s+(?:\d{1,2}|(?-i:[A-Z]))\b)?(?:\s+(?:on|from|in|of|at|with)\s+(?:the|our|an?|their|its)\s+[\w-]+(?:\s+[\w-]+){0,2}?)?(?:\s+(?:who|that)\s+[a-z]+(?:\s+[\w'’.-]+)*?|\s*,\s+who|\s+who|\s+[a-z]{2,}ing(?:\s+[\w'’.-]+)*?|\s+on\s+(?:shift|call|duty)(?:\s*,\s+who)?|\s+(?:responsible|in\s+charge)\s+(?:for|of)\s+[a-z]+(?:\s+[\w'’.-]+)*?|\s*,(?u:[^,.;])+?,)?";
+        let we = format!(
+            r"we|(?:the|our|their|a|an|that|this)\s+(?:[\w-]+\s+){{0,2}}?(?:team|group|squad|crew|department|desk|centre|center|board|committee|noc|soc)|(?-i:{NAME_START}\w*)\s+team"
+        );
+        // Each macro occurrence gets its own capture name: a pattern may name several people.
+        let mut counter = 0;
+        for (token, prefix, body) in [
+            ("{PERSON}", "who", self.person_body.as_str()),
+            ("{POSTMODIFIER}", "rel", POSTMODIFIER),
+            ("{WE}", "we", we.as_str()),
+        ] {
+            while let Some(position) = expanded.find(token) {
+                counter += 1;
+                let group = format!("(?P<{prefix}{counter}>{body})");
+                expanded.replace_range(position..position + token.len(), &group);
+            }
         }
         expanded
     }

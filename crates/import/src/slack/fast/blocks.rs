@@ -51,25 +51,23 @@ mod sse2 {
 
         /// The first position from `pos` that is not whitespace (or the end of `b`).
         #[inline]
-        pub(in super::super) fn ws(&mut self, b: &[u8], mut pos: usize) -> usize {
-            loop {
-                let base = pos & !(BLOCK - 1);
-                self.load(b, base);
-                let bits = self.ws_bits >> (pos - base);
-                if bits != 0 {
-                    return pos + bits.trailing_zeros() as usize;
-                }
-                pos = base + BLOCK;
-            }
+        pub(in super::super) fn ws(&mut self, b: &[u8], pos: usize) -> usize {
+            self.next_set(b, pos, |skipper| skipper.ws_bits)
         }
 
         /// The first position from `pos` holding `"`, `\` or a control character (or the end).
         #[inline]
-        pub(in super::super) fn string_stop(&mut self, b: &[u8], mut pos: usize) -> usize {
+        pub(in super::super) fn string_stop(&mut self, b: &[u8], pos: usize) -> usize {
+            self.next_set(b, pos, |skipper| skipper.stop_bits)
+        }
+
+        /// The first position from `pos` whose bit is set in the mask `bits_of` picks.
+        #[inline]
+        fn next_set(&mut self, b: &[u8], mut pos: usize, bits_of: impl Fn(&Self) -> u64) -> usize {
             loop {
                 let base = pos & !(BLOCK - 1);
                 self.load(b, base);
-                let bits = self.stop_bits >> (pos - base);
+                let bits = bits_of(self) >> (pos - base);
                 if bits != 0 {
                     return pos + bits.trailing_zeros() as usize;
                 }
